@@ -1,0 +1,50 @@
+"""Prompt Gallery: keep, browse and find the prompts behind AI-generated images."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from . import db
+
+
+def create_app(config=None, instance_path=None):
+    """Build the app: defaults, then instance/config.py, then GALLERY_* env, then `config`."""
+    instance_path = Path(instance_path or settings.DEFAULT_INSTANCE_PATH).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(settings.PROJECT_ROOT / "templates"),
+        static_folder=str(settings.PROJECT_ROOT / "static"),
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(settings.from_environ())
+    app.config.from_mapping(config or {})
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = settings.default_database_url(instance_path)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(instance_path)
+
+    db.init_app(app)
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def instance_secret(instance_path):
+    """A random secret kept in the instance folder, so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    try:
+        # O_EXCL: two processes starting together keep one key, not two.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_hex(32))
+    return path.read_text().strip()

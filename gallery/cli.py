@@ -1,0 +1,128 @@
+"""`flask gallery ...` commands: thin wrappers over store, search and demo."""
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from . import db, demo, store
+from .errors import InvalidInput
+from .search import search_prompts
+
+gallery = AppGroup("gallery", help="Manage the prompt store.")
+
+
+def init_app(app):
+    """Register the command group on the app."""
+    app.cli.add_command(gallery)
+
+
+def fail_clearly(command):
+    """Turn InvalidInput into one `Error: ...` line and a non-zero exit."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InvalidInput as exc:
+            raise click.ClickException(exc.message) from None
+
+    wrapper.__name__ = command.__name__
+    wrapper.__doc__ = command.__doc__
+    return wrapper
+
+
+def describe(prompt):
+    """One line for a prompt."""
+    model = prompt.model or "no model"
+    return f"#{prompt.id}  {prompt.total_uses}x  [{model}]  {prompt.prompt_text}"
+
+
+@gallery.command("init-db")
+@fail_clearly
+def init_db():
+    """Create or migrate the schema (also happens on first use)."""
+    version = db.migrate(db.ready())
+    click.echo(f"Database ready at schema version {version}.")
+
+
+@gallery.command("add")
+@click.argument("prompt")
+@click.option("--model", "-m", help="Model name to record with the use.")
+@click.option("--image", type=click.Path(dir_okay=False), help="Image made from the prompt.")
+@fail_clearly
+def add(prompt, model, image):
+    """Record one use of PROMPT."""
+    recorded = store.record_use(prompt, model=model, image_path=image)
+    verb = "Added" if recorded.created else "Counted another use of"
+    click.echo(f"{verb} prompt #{recorded.id} (used {recorded.total_uses}x).")
+    if recorded.thumbnail_error:
+        click.echo(f"Warning: image not used: {recorded.thumbnail_error}", err=True)
+
+
+@gallery.command("search")
+@click.argument("query")
+@click.option("--model", "-m", help="Only prompts of this model.")
+@click.option("--limit", "-n", default=20, show_default=True, help="Results to show (1-100).")
+@fail_clearly
+def search(query, model, limit):
+    """Full-text search, best match first."""
+    results = search_prompts(query, model=model, limit=limit).items
+    for prompt in results:
+        click.echo(describe(prompt))
+    if not results:
+        click.echo("No prompt matches.")
+
+
+@gallery.command("stats")
+@fail_clearly
+def stats():
+    """Totals, thumbnails, sizes and uses per model."""
+    s = store.get_stats()
+    click.echo(f"Prompts:      {s.total_prompts}")
+    click.echo(f"Uses:         {s.total_uses}")
+    click.echo(f"Thumbnails:   {s.with_thumbnail} ({s.without_thumbnail} prompts without)")
+    click.echo(f"Thumb bytes:  {s.thumbnail_bytes}")
+    click.echo(f"Database:     {s.database_bytes} bytes")
+    click.echo(f"Activity:     {s.first_activity or '-'} .. {s.last_activity or '-'}")
+    for model, prompts, uses in s.models:
+        click.echo(f"  {model or '(no model)'}: {prompts} prompts, {uses} uses")
+
+
+@gallery.command("delete")
+@click.argument("prompt_id", type=int)
+@fail_clearly
+def delete(prompt_id):
+    """Delete prompt PROMPT_ID and its thumbnail."""
+    store.delete_prompt(prompt_id)
+    click.echo(f"Deleted prompt #{prompt_id}.")
+
+
+@gallery.command("cleanup")
+@click.option("--without-thumbnail", is_flag=True, help="Prompts that have no thumbnail.")
+@click.option("--unused-days", type=int, help="Prompts not used for this many days.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
+@fail_clearly
+def cleanup(without_thumbnail, unused_days, dry_run):
+    """Remove prompts without a thumbnail and/or unused for a long time."""
+    report = store.cleanup(without_thumbnail, unused_days, dry_run)
+    for prompt_id, text in report.examples:
+        click.echo(f"  #{prompt_id}  {text[:80]}")
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {report.count} prompt(s).")
+
+
+@gallery.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@fail_clearly
+def backup(path):
+    """Write a consistent copy of the live database to PATH (a new file)."""
+    size = store.backup(path)
+    click.echo(f"Backed up to {path} ({size} bytes).")
+
+
+@gallery.command("demo")
+@fail_clearly
+def load_demo():
+    """Fill the gallery with a few dozen prompts and drawn images."""
+    count = demo.load()
+    click.echo(f"Loaded {count} demo prompts. Start the gallery and have a look.")

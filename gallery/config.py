@@ -1,0 +1,56 @@
+"""Settings: defaults, then instance/config.py, then GALLERY_* environment variables."""
+
+import json
+import os
+from pathlib import Path
+
+from flask import current_app, has_app_context
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+ENV_PREFIX = "GALLERY_"
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "SECRET_KEY": None,  # None: generated once and kept in the instance folder
+    "MAX_PROMPT_LENGTH": 10_000,
+    "THUMBNAIL_MAX_SIDE": 512,
+    "THUMBNAIL_QUALITY": 80,
+    "MAX_IMAGE_PIXELS": 64_000_000,
+    "PAGE_SIZE": 24,
+}
+
+
+def default_database_url(instance_path):
+    """The embedded default: one SQLite file in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'gallery.db'}"
+
+
+def from_environ(environ=None):
+    """GALLERY_* variables as settings; values that parse as JSON become numbers etc."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        settings[name.removeprefix(ENV_PREFIX)] = value
+    return settings
+
+
+def standalone_settings():
+    """Settings for callers outside a Flask app: defaults plus the environment."""
+    settings = dict(DEFAULTS, **from_environ())
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = default_database_url(DEFAULT_INSTANCE_PATH)
+    return settings
+
+
+def current_settings():
+    """The running app's config inside an app context, else the standalone settings."""
+    if has_app_context():
+        return current_app.config
+    return standalone_settings()

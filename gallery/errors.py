@@ -1,0 +1,97 @@
+"""The one error path: InvalidInput and the handlers that turn it into answers."""
+
+
+class InvalidInput(ValueError):
+    """Outside input we refuse; the message says what was wrong."""
+
+    status = 400
+
+    def __init__(self, message, field=None, code="invalid_input"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class InvalidPrompt(InvalidInput):
+    """A prompt that is empty, too long or not text."""
+
+    def __init__(self, message):
+        super().__init__(message, field="prompt_text", code="invalid_prompt")
+
+
+class NotFound(InvalidInput):
+    """A record that does not exist (or no longer does)."""
+
+    status = 404
+
+    def __init__(self, message, field=None):
+        super().__init__(message, field=field, code="not_found")
+
+
+class Forbidden(InvalidInput):
+    """An action this visitor may not take (not signed in, bad CSRF token, ...)."""
+
+    status = 403
+
+    def __init__(self, message):
+        super().__init__(message, code="forbidden")
+
+
+class Unauthorized(InvalidInput):
+    """A request that needs credentials and came without them."""
+
+    status = 401
+    headers = {"WWW-Authenticate": 'Bearer realm="prompt-gallery"'}
+
+    def __init__(self, message):
+        super().__init__(message, code="unauthorized")
+
+
+class TooLarge(InvalidInput):
+    """A body or image over the configured limit."""
+
+    status = 413
+
+    def __init__(self, message, field=None):
+        super().__init__(message, field=field, code="too_large")
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body in a format the endpoint does not take."""
+
+    status = 415
+
+    def __init__(self, message):
+        super().__init__(message, code="unsupported_media_type")
+
+
+def wants_json():
+    """API paths answer errors in JSON; pages answer in HTML."""
+    from flask import request
+
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def register_handlers(app):
+    """One error path: InvalidInput and HTTP errors become JSON under /api, pages elsewhere."""
+    from flask import render_template
+    from werkzeug.exceptions import HTTPException
+
+    def answer(status, code, message, field=None):
+        if wants_json():
+            return {"error": {"code": code, "message": message, "field": field}}, status
+        page = render_template("error.html", status=status, message=message)
+        return page, status
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(exc):
+        return (*answer(exc.status, exc.code, exc.message, exc.field), getattr(exc, "headers", {}))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = answer(exc.code, code, exc.description)
+        if exc.code == 405 and exc.valid_methods:
+            return (*response, {"Allow": ", ".join(exc.valid_methods)})
+        return response

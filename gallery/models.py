@@ -1,0 +1,165 @@
+"""The prompts table and its named queries."""
+
+import hashlib
+from datetime import UTC, datetime
+
+from peewee import (
+    AutoField,
+    BlobField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+    fn,
+)
+
+from .db import db
+from .errors import InvalidInput
+from .paging import after, decode_cursor, encode_cursor, take
+
+DEFAULT_LIMIT = 24
+MAX_LIMIT = 100
+
+
+class UTCDateTimeField(DateTimeField):
+    """Aware datetimes in Python, UTC in the database (naive text on SQLite)."""
+
+    def db_value(self, value):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow():
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Prompt(Model):
+    id = AutoField()
+    prompt_text = TextField()
+    prompt_hash = TextField(unique=True)
+    total_uses = IntegerField(default=1)
+    first_used_at = UTCDateTimeField(default=utcnow)
+    last_used_at = UTCDateTimeField(default=utcnow)
+    model = TextField(null=True)
+    thumbnail_data = BlobField(null=True)
+    thumbnail_mime = TextField(null=True)
+    thumbnail_width = IntegerField(null=True)
+    thumbnail_height = IntegerField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "prompts"
+
+    # User-facing sort keys -> (column, descending). "oldest" walks the same
+    # index as "recent", backwards.
+    SORTS = {
+        "recent": ("last_used_at", True),
+        "popular": ("total_uses", True),
+        "oldest": ("last_used_at", False),
+    }
+
+    @property
+    def has_thumbnail(self):
+        return self.thumbnail_mime is not None
+
+    @property
+    def thumbnail_version(self):
+        """Changes whenever the thumbnail may have: for URLs cached as immutable, and ETags."""
+        return thumbnail_version(
+            self.id,
+            self.last_used_at,
+            self.thumbnail_bytes,
+            self.thumbnail_width,
+            self.thumbnail_height,
+        )
+
+    @classmethod
+    def card_columns(cls):
+        """Every column but the thumbnail BLOB, plus its size: what lists and cards show."""
+        columns = [f for f in cls._meta.sorted_fields if f is not cls.thumbnail_data]
+        # length() of a BLOB is read from the record header, not the BLOB itself.
+        return [*columns, fn.LENGTH(cls.thumbnail_data).alias("thumbnail_bytes")]
+
+    @classmethod
+    def cards(cls):
+        """A select of card columns, never the BLOB."""
+        return cls.select(*cls.card_columns())
+
+    @classmethod
+    def with_model(cls, query, model):
+        """Restrict a query to one model ("" means prompts with no model)."""
+        if model is None:
+            return query
+        if model == "":
+            return query.where(cls.model.is_null())
+        return query.where(cls.model == model)
+
+    @classmethod
+    def ordered(cls, query, sort):
+        """Order by a user sort key, with the id as the tie-break the indexes hold."""
+        column, descending = cls.sort_spec(sort)
+        if descending:
+            return query.order_by(column.desc(), cls.id.asc())
+        return query.order_by(column.asc(), cls.id.desc())
+
+    @classmethod
+    def sort_spec(cls, sort):
+        """(column, descending) for a user sort key, or InvalidInput."""
+        if sort not in cls.SORTS:
+            choices = ", ".join(cls.SORTS)
+            raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
+        name, descending = cls.SORTS[sort]
+        return getattr(cls, name), descending
+
+    @classmethod
+    def page(cls, sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT, where=None):
+        """One page of cards by keyset: as fast at page 2,000 as at page 1."""
+        limit = check_limit(limit)
+        column, descending = cls.sort_spec(sort)
+        query = cls.ordered(cls.with_model(cls.cards(), model), sort)
+        if where is not None:
+            query = query.where(where)
+        if cursor:
+            key, row_id = decode_cursor(cursor, sort, isinstance(column, DateTimeField))
+            query = query.where(after(column, cls.id, key, row_id, descending))
+
+        def cursor_of(row):
+            return encode_cursor(sort, getattr(row, column.name), row.id)
+
+        return take(query.limit(limit + 1), limit, cursor_of)
+
+    @classmethod
+    def models(cls):
+        """[(model, prompts, uses)] for every model, the most prompts first."""
+        count = fn.COUNT(cls.id)
+        query = (
+            cls.select(cls.model, count.alias("prompts"), fn.SUM(cls.total_uses).alias("uses"))
+            .group_by(cls.model)
+            .order_by(count.desc(), cls.model)
+        )
+        return [(row.model, row.prompts, row.uses) for row in query.objects()]
+
+
+def thumbnail_version(prompt_id, last_used_at, size, width, height):
+    """A short tag for one thumbnail: a new image comes with a new use, size or shape."""
+    raw = f"{prompt_id}:{last_used_at.isoformat()}:{size}:{width}x{height}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def check_limit(limit, maximum=MAX_LIMIT):
+    """A page size as an int in 1..maximum, or InvalidInput."""
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"limit must be a whole number, not {limit!r}", "limit") from None
+    if not 1 <= value <= maximum:
+        raise InvalidInput(f"limit must be between 1 and {maximum}, not {value}", "limit")
+    return value

@@ -1,0 +1,37 @@
+"""Prompt normalization and hashing: pure functions, no database."""
+
+import hashlib
+import re
+import unicodedata
+
+from .errors import InvalidPrompt
+
+# \s in a str pattern matches every Unicode whitespace (NBSP, ideographic
+# space, line separators...), which is what "collapse whitespace" means here.
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize(text):
+    """Return the form two prompts share when they are "the same prompt"."""
+    text = unicodedata.normalize("NFKC", text)
+    # casefold after NFKC so compatibility characters fold too (Straße == STRASSE).
+    return _WHITESPACE.sub(" ", text.casefold()).strip()
+
+
+def prompt_hash(text):
+    """SHA-256 hex digest of the normalized prompt: the uniqueness key."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def clean_prompt(text, max_length=10_000):
+    """Return the prompt as it will be stored (trimmed), or raise InvalidPrompt."""
+    if not isinstance(text, str):
+        raise InvalidPrompt(f"prompt must be text, not {type(text).__name__}")
+    text = text.strip()
+    if "\x00" in text:
+        raise InvalidPrompt("prompt must not contain NUL characters")
+    if not normalize(text):
+        raise InvalidPrompt("prompt is empty")
+    if len(text) > max_length:
+        raise InvalidPrompt(f"prompt is {len(text)} characters long; the limit is {max_length}")
+    return text

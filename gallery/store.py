@@ -1,0 +1,331 @@
+"""The write path and the store's reads for callers: one statement or transaction each.
+
+Flask-free: the API, the CLI, the importer and Python scripts all come through here.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from peewee import EXCLUDED, fn
+
+from . import db as database
+from .config import current_settings
+from .errors import InvalidInput, NotFound
+from .models import DEFAULT_LIMIT, Prompt, utcnow
+from .normalize import clean_prompt, prompt_hash
+from .thumbnails import ThumbnailError, make_thumbnail
+
+log = logging.getLogger(__name__)
+
+MAX_MODEL_LENGTH = 200
+MAX_CLEANUP_DAYS = 36_500  # a century: anything longer is a typo, and overflows dates
+# A generation service's clock may run a little ahead; a year ahead is a bug.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class Recorded:
+    """The outcome of record_use: the prompt as stored, and what happened to it."""
+
+    prompt: Prompt
+    created: bool
+    thumbnail_updated: bool
+    thumbnail_error: str | None = None
+
+    def __getattr__(self, name):
+        # Reads like the prompt it recorded: response.id, response.total_uses, ...
+        return getattr(self.prompt, name)
+
+
+def record_use(prompt_text, model=None, image_path=None, image_data=None, used_at=None):
+    """Count one use of a prompt (inserting it the first time); return a Recorded."""
+    settings = current_settings()
+    text = clean_prompt(prompt_text, settings["MAX_PROMPT_LENGTH"])
+    model = clean_model(model)
+    used_at = clean_time(used_at)
+    thumbnail, thumbnail_error = thumbnail_for(image_path, image_data, settings)
+    database.ready()
+    row = {
+        Prompt.prompt_text: text,
+        Prompt.prompt_hash: prompt_hash(text),
+        Prompt.total_uses: 1,
+        Prompt.first_used_at: used_at,
+        Prompt.last_used_at: used_at,
+        Prompt.model: model,
+    }
+    if thumbnail:
+        row.update(thumbnail_columns(thumbnail))
+    stored = upsert(row)
+    return Recorded(stored, stored.total_uses == 1, thumbnail is not None, thumbnail_error)
+
+
+def upsert(row):
+    """Insert, or count one more use: a single atomic statement, no read-then-write."""
+    keep_or_replace = {
+        column: fn.COALESCE(getattr(EXCLUDED, column.name), column)
+        for column in (
+            Prompt.model,
+            Prompt.thumbnail_data,
+            Prompt.thumbnail_mime,
+            Prompt.thumbnail_width,
+            Prompt.thumbnail_height,
+        )
+    }
+    query = (
+        Prompt.insert(row)
+        .on_conflict(
+            conflict_target=[Prompt.prompt_hash],
+            update={
+                Prompt.total_uses: Prompt.total_uses + 1,
+                # Imports may bring older uses: the first use stays the earliest.
+                Prompt.first_used_at: database.least(Prompt.first_used_at, EXCLUDED.first_used_at),
+                Prompt.last_used_at: database.greatest(Prompt.last_used_at, EXCLUDED.last_used_at),
+                **keep_or_replace,
+            },
+        )
+        .returning(*Prompt.card_columns())
+    )
+    return next(iter(query.execute()))
+
+
+def thumbnail_columns(thumbnail):
+    """Column values for a Thumbnail."""
+    return {
+        Prompt.thumbnail_data: thumbnail.data,
+        Prompt.thumbnail_mime: thumbnail.mime,
+        Prompt.thumbnail_width: thumbnail.width,
+        Prompt.thumbnail_height: thumbnail.height,
+    }
+
+
+def thumbnail_for(image_path, image_data, settings):
+    """(Thumbnail or None, reason it failed or None); a bad image never stops a use."""
+    if image_path is not None and image_data is not None:
+        raise InvalidInput("give image_path or image_data, not both", "image")
+    image = image_data if image_data is not None else image_path
+    if image is None:
+        return None, None
+    try:
+        thumbnail = make_thumbnail(
+            image,
+            max_side=settings["THUMBNAIL_MAX_SIDE"],
+            quality=settings["THUMBNAIL_QUALITY"],
+            max_pixels=settings["MAX_IMAGE_PIXELS"],
+        )
+    except ThumbnailError as exc:
+        log.warning("use recorded without a new thumbnail: %s", exc)
+        return None, str(exc)
+    return thumbnail, None
+
+
+def clean_model(model):
+    """A model name trimmed, None when blank, or InvalidInput."""
+    if model is None:
+        return None
+    if not isinstance(model, str):
+        raise InvalidInput(f"model must be text, not {type(model).__name__}", "model")
+    model = " ".join(model.split())
+    if len(model) > MAX_MODEL_LENGTH:
+        raise InvalidInput(f"model name is longer than {MAX_MODEL_LENGTH} characters", "model")
+    if "\x00" in model:
+        raise InvalidInput("model must not contain NUL characters", "model")
+    return model or None
+
+
+def clean_time(used_at):
+    """An aware UTC datetime from a datetime or ISO 8601 text (naive means UTC)."""
+    if used_at is None:
+        return utcnow()
+    if isinstance(used_at, str):
+        try:
+            used_at = datetime.fromisoformat(used_at.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"used_at is not an ISO 8601 time: {used_at!r}", "used_at") from None
+    if not isinstance(used_at, datetime):
+        raise InvalidInput("used_at must be a datetime or ISO 8601 text", "used_at")
+    if used_at.tzinfo is None:
+        used_at = used_at.replace(tzinfo=UTC)
+    used_at = used_at.astimezone(UTC)
+    if used_at > utcnow() + FUTURE_TOLERANCE:
+        raise InvalidInput(f"used_at {used_at.isoformat()} is in the future", "used_at")
+    return used_at
+
+
+def get_prompt(prompt_id):
+    """The prompt with this id (no BLOB), or NotFound."""
+    database.ready()
+    prompt = Prompt.cards().where(Prompt.id == check_id(prompt_id)).first()
+    if prompt is None:
+        raise NotFound(f"no prompt with id {prompt_id}", "id")
+    return prompt
+
+
+class StoredThumbnail(NamedTuple):
+    data: bytes
+    mime: str
+    version: str
+
+
+def thumbnail_version(prompt_id):
+    """The version tag of a prompt's thumbnail, read without the BLOB, or NotFound."""
+    database.ready()
+    prompt = (
+        Prompt.cards()
+        .where(Prompt.id == check_id(prompt_id), Prompt.thumbnail_data.is_null(False))
+        .first()
+    )
+    if prompt is None:
+        raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
+    return prompt.thumbnail_version
+
+
+def get_thumbnail(prompt_id):
+    """A prompt's thumbnail (data, mime, version), or NotFound."""
+    database.ready()
+    prompt = (
+        Prompt.select(Prompt.thumbnail_data, *Prompt.card_columns())
+        .where(Prompt.id == check_id(prompt_id), Prompt.thumbnail_data.is_null(False))
+        .first()
+    )
+    if prompt is None:
+        raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
+    return StoredThumbnail(
+        bytes(prompt.thumbnail_data), prompt.thumbnail_mime, prompt.thumbnail_version
+    )
+
+
+def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):
+    """A Page of prompts in a user sort order, optionally for one model."""
+    database.ready()
+    return Prompt.page(sort, model, cursor, limit)
+
+
+def popular(limit=10, model=None):
+    """The most used prompts."""
+    return list_prompts("popular", model, limit=limit).items
+
+
+def recent(limit=10, model=None):
+    """The most recently used prompts."""
+    return list_prompts("recent", model, limit=limit).items
+
+
+def delete_prompt(prompt_id):
+    """Delete a prompt and its thumbnail, or NotFound."""
+    database.ready()
+    deleted = Prompt.delete().where(Prompt.id == check_id(prompt_id)).execute()
+    if not deleted:
+        raise NotFound(f"no prompt with id {prompt_id}", "id")
+
+
+def check_id(prompt_id):
+    """A positive int id, or InvalidInput."""
+    try:
+        value = int(prompt_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"id must be a whole number, not {prompt_id!r}", "id") from None
+    if isinstance(prompt_id, bool) or not 1 <= value <= 2**63 - 1:
+        raise InvalidInput(f"id must be a positive whole number, not {prompt_id!r}", "id")
+    return value
+
+
+@dataclass
+class CleanupReport:
+    """What cleanup removed, or would remove on a dry run."""
+
+    count: int
+    dry_run: bool
+    examples: list = field(default_factory=list)  # [(id, prompt_text)], at most 20
+
+
+def cleanup(without_thumbnail=False, unused_for_days=None, dry_run=False):
+    """Remove prompts without a thumbnail and/or unused for N days, in one transaction."""
+    condition = cleanup_condition(without_thumbnail, unused_for_days)
+    db = database.ready()
+    with db.atomic():
+        selected = Prompt.select(Prompt.id, Prompt.prompt_text).where(condition)
+        count = selected.count()
+        examples = list(selected.order_by(Prompt.id).limit(20).tuples())
+        if not dry_run:
+            Prompt.delete().where(condition).execute()
+    return CleanupReport(count, dry_run, examples)
+
+
+def cleanup_condition(without_thumbnail, unused_for_days):
+    """The WHERE clause for the chosen cleanup criteria (either matches)."""
+    conditions = []
+    if without_thumbnail:
+        conditions.append(Prompt.thumbnail_data.is_null())
+    if unused_for_days is not None:
+        try:
+            days = int(unused_for_days)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "unused_for_days must be a whole number", "unused_for_days"
+            ) from None
+        if not 1 <= days <= MAX_CLEANUP_DAYS:
+            raise InvalidInput(
+                f"unused_for_days must be between 1 and {MAX_CLEANUP_DAYS}", "unused_for_days"
+            )
+        conditions.append(Prompt.last_used_at < utcnow() - timedelta(days=days))
+    if not conditions:
+        raise InvalidInput("choose what to clean up: without_thumbnail and/or unused_for_days")
+    condition = conditions[0]
+    for other in conditions[1:]:
+        condition |= other
+    return condition
+
+
+@dataclass
+class Stats:
+    """What the store holds; the design document's total_prompts and total_uses first."""
+
+    total_prompts: int
+    total_uses: int
+    with_thumbnail: int
+    without_thumbnail: int
+    thumbnail_bytes: int
+    database_bytes: int
+    first_activity: datetime | None
+    last_activity: datetime | None
+    models: list  # [(model or None, prompts, uses)], the most prompts first
+
+
+def get_stats():
+    """Totals, thumbnail coverage and size, per-model counts and activity span."""
+    db = database.ready()
+    totals = Prompt.select(
+        fn.COUNT(Prompt.id),
+        fn.COALESCE(fn.SUM(Prompt.total_uses), 0),
+        fn.COUNT(Prompt.thumbnail_mime),
+        fn.COALESCE(fn.SUM(fn.LENGTH(Prompt.thumbnail_data)), 0),
+        fn.MIN(Prompt.first_used_at),
+        fn.MAX(Prompt.last_used_at),
+    ).tuples()
+    prompts, uses, with_thumbnail, thumbnail_bytes, first, last = totals.first()
+    return Stats(
+        total_prompts=prompts,
+        total_uses=uses,
+        with_thumbnail=with_thumbnail,
+        without_thumbnail=prompts - with_thumbnail,
+        thumbnail_bytes=thumbnail_bytes,
+        database_bytes=database.database_size(db),
+        first_activity=Prompt.first_used_at.python_value(first),
+        last_activity=Prompt.last_used_at.python_value(last),
+        models=Prompt.models(),
+    )
+
+
+def backup(path):
+    """Write a consistent copy of the live store to a new file; return its size."""
+    return database.backup_to(database.ready(), path)
+
+
+def optimize():
+    """Optimize the database; return its size in bytes (before, after)."""
+    db = database.ready()
+    before = database.database_size(db)
+    database.optimize(db)
+    return before, database.database_size(db)

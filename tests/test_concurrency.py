@@ -1,0 +1,41 @@
+"""No lost updates: several processes counting the same prompts through the plain Python API."""
+
+import os
+import subprocess
+import sys
+
+from gallery import store
+
+WORKER = """
+import sys
+from gallery.prompt_service import prompt_service
+worker, calls = int(sys.argv[1]), int(sys.argv[2])
+for i in range(calls):
+    prompt_service.create_or_update_prompt(f"shared prompt {(worker + i) % 3}", model=f"w{worker}")
+print("ok")
+"""
+
+
+def run_workers(database_url, processes, calls):
+    env = dict(os.environ, GALLERY_DATABASE_URL=database_url)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(n), str(calls)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(processes)
+    ]
+    results = [w.communicate(timeout=240) for w in workers]
+    for worker, (out, err) in zip(workers, results, strict=True):
+        assert worker.returncode == 0 and out.strip() == "ok", err
+
+
+def test_four_processes_lose_no_use(ctx, app):
+    url = app.config["DATABASE_URL"]
+    run_workers(url, processes=4, calls=250)
+    stats = store.get_stats()
+    assert stats.total_prompts == 3
+    assert stats.total_uses == 4 * 250

@@ -1,0 +1,95 @@
+"""The schema of a fresh database, read back and compared with the design document."""
+
+import re
+import sqlite3
+
+from gallery import db as gallery_db
+from gallery.migrations import MIGRATIONS
+from tests.conftest import SAMPLES
+
+SEED = SAMPLES.parent / "seed" / "000_66f4721bf85fd6d4.txt"
+SEED_INDEXES = {
+    # name: (unique, [(column, descending)])
+    "idx_prompts_hash": (1, [("prompt_hash", 0)]),
+    "idx_prompts_last_used": (0, [("last_used_at", 1)]),
+    "idx_prompts_total_uses": (0, [("total_uses", 1)]),
+    "idx_prompts_model": (0, [("model", 0)]),
+}
+
+
+def seed_table_sql():
+    """The CREATE TABLE statement from the design document (or our verbatim copy)."""
+    if SEED.exists():
+        match = re.search(r"```sql\s*(CREATE TABLE prompts.*?\);)\s*```", SEED.read_text(), re.S)
+        return match.group(1)
+    return MIGRATIONS[0][0]
+
+
+def table_info(conn):
+    return conn.execute("PRAGMA table_info(prompts)").fetchall()
+
+
+def indexes(conn):
+    found = {}
+    for _, name, unique, origin, _ in conn.execute("PRAGMA index_list(prompts)"):
+        if origin != "c":
+            continue  # the UNIQUE constraint's own autoindex
+        columns = [
+            (row[2], row[3]) for row in conn.execute(f"PRAGMA index_xinfo({name})") if row[5]
+        ]
+        found[name] = (unique, columns)
+    return found
+
+
+def fresh_database(ctx):
+    database = gallery_db.ready()
+    return sqlite3.connect(database.database)
+
+
+def test_columns_types_defaults_and_constraints_match_the_seed(ctx):
+    reference = sqlite3.connect(":memory:")
+    reference.execute(seed_table_sql())
+    ours = fresh_database(ctx)
+    assert table_info(ours) == table_info(reference)
+    sql = ours.execute("SELECT sql FROM sqlite_master WHERE name = 'prompts'").fetchone()[0]
+    assert "AUTOINCREMENT" in sql and "prompt_hash TEXT NOT NULL UNIQUE" in sql
+
+
+def test_the_seed_indexes_exist_under_their_names(ctx):
+    found = indexes(fresh_database(ctx))
+    for name, spec in SEED_INDEXES.items():
+        assert found[name] == spec, name
+
+
+def test_schema_creation_is_idempotent_and_versioned(ctx):
+    database = gallery_db.ready()
+    assert gallery_db.schema_version(database) == len(MIGRATIONS)
+    assert gallery_db.migrate(database) == len(MIGRATIONS)
+    assert gallery_db.migrate(database) == len(MIGRATIONS)
+
+
+def test_init_db_command(runner, app):
+    result = runner.invoke(args=["gallery", "init-db"])
+    assert result.exit_code == 0, result.output
+    assert f"schema version {len(MIGRATIONS)}" in result.output
+
+
+def test_sqlite_connection_settings(ctx):
+    database = gallery_db.ready()
+    with database.connection_context():
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") >= 5000
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL
+
+
+def test_requests_open_and_close_their_connection(app, client):
+    database = app.extensions["gallery_db"]
+
+    @app.get("/_probe")
+    def probe():
+        return {"open": not database.is_closed()}
+
+    assert client.get("/_probe").json == {"open": True}
+    assert database.is_closed()

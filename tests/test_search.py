@@ -1,0 +1,120 @@
+"""Full-text search: ranking, prefixes, model filter, paging, and any input being safe."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gallery import store
+from gallery.errors import InvalidInput
+from gallery.search import match_expression, query_terms, search_prompts
+
+
+@pytest.fixture
+def library(ctx):
+    store.record_use("a lighthouse on a cliff at dusk", model="sdxl")
+    store.record_use("lighthouse lighthouse lighthouse, stormy sea", model="flux")
+    store.record_use("a red fox in the snow", model="sdxl")
+    store.record_use("Café crème on a rainy morning", model="flux")
+    store.record_use("hatsune miku, テスト, masterpiece", model="flux")
+    return ctx
+
+
+def texts(page):
+    return [p.prompt_text for p in page.items]
+
+
+def test_ranked_best_match_first(library):
+    assert texts(search_prompts("lighthouse")) == [
+        "lighthouse lighthouse lighthouse, stormy sea",
+        "a lighthouse on a cliff at dusk",
+    ]
+
+
+def test_prefix_match_on_the_last_word(library):
+    assert texts(search_prompts("lighth")) != []
+    assert texts(search_prompts("red fo")) == ["a red fox in the snow"]
+    assert texts(search_prompts("fo red")) == []  # only the last word is a prefix
+
+
+def test_all_words_must_match(library):
+    assert texts(search_prompts("lighthouse stormy")) == [
+        "lighthouse lighthouse lighthouse, stormy sea"
+    ]
+
+
+def test_case_accents_and_other_scripts(library):
+    assert texts(search_prompts("CAFE CREME")) == ["Café crème on a rainy morning"]
+    assert texts(search_prompts("テスト")) == ["hatsune miku, テスト, masterpiece"]
+
+
+def test_model_filter(library):
+    assert texts(search_prompts("lighthouse", model="sdxl")) == ["a lighthouse on a cliff at dusk"]
+    assert texts(search_prompts("fox", model="flux")) == []
+
+
+@pytest.mark.parametrize("sort", ["recent", "popular", "oldest"])
+def test_other_orders(library, sort):
+    store.record_use("a lighthouse on a cliff at dusk")
+    page = search_prompts("lighthouse", sort=sort)
+    assert sorted(texts(page)) == sorted(
+        ["a lighthouse on a cliff at dusk", "lighthouse lighthouse lighthouse, stormy sea"]
+    )
+    if sort == "popular":
+        assert texts(page)[0] == "a lighthouse on a cliff at dusk"
+
+
+def test_paging_through_results(ctx):
+    for i in range(30):
+        store.record_use(f"mountain view number {i}")
+    seen, cursor = [], None
+    while True:
+        page = search_prompts("mountain", limit=8, cursor=cursor)
+        seen += [p.id for p in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert len(seen) == 30 == len(set(seen))
+
+
+def test_index_follows_deletes_and_repeated_uses(library):
+    fox = search_prompts("fox").items[0]
+    for _ in range(3):
+        store.record_use("a red fox in the snow")
+    assert texts(search_prompts("fox")) == ["a red fox in the snow"]  # not duplicated
+    store.delete_prompt(fox.id)
+    assert texts(search_prompts("fox")) == []
+
+
+def test_blank_query_is_an_empty_result(library):
+    assert texts(search_prompts("")) == []
+    assert texts(search_prompts("  ,;  ")) == []
+
+
+@pytest.mark.parametrize("cursor", ["abc", "-1", "99999999"])
+def test_bad_cursor(library, cursor):
+    with pytest.raises(InvalidInput):
+        search_prompts("lighthouse", cursor=cursor)
+
+
+def test_operators_are_words_not_syntax(library):
+    for query in ['"', 'lighthouse"', "NEAR(", "-fox", "fox*", "a OR b", "(((", "col:fox", "^fox"]:
+        search_prompts(query)
+    assert texts(search_prompts("-fox")) == ["a red fox in the snow"]
+
+
+def test_terms_and_expression():
+    assert query_terms("Red-Fox_in, the SNOW!") == ["red", "fox", "in", "the", "snow"]
+    assert match_expression(["red", "fo"]) == '"red" AND "fo"*'
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=st.text(max_size=300) | st.text(alphabet='"*()-+^:NEAROT ', max_size=60))
+def test_any_string_is_safe(library, query):
+    page = search_prompts(query, limit=5)
+    assert isinstance(page.items, list)
+
+
+def test_five_thousand_characters_of_noise(library):
+    noise = ('"*(NEAR -fox) ^ OR AND ' * 250)[:5000]
+    assert isinstance(search_prompts(noise).items, list)
