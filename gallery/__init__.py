@@ -31,10 +31,23 @@ def create_app(config=None, instance_path=None):
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 
     db.init_app(app)
+    register_web(app)
     from . import cli
 
     cli.init_app(app)
     return app
+
+
+def register_web(app):
+    """Blueprints, error pages, template filters and globals."""
+    from . import admin, errors, templating, views
+    from .csrf import csrf_token
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    errors.register_handlers(app)
+    templating.init_app(app)
+    app.jinja_env.globals.update(csrf_token=csrf_token, is_admin=admin.is_admin)
 
 
 def instance_secret(instance_path):

@@ -3,7 +3,9 @@
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from werkzeug.security import generate_password_hash
 
 from . import db, demo, store
 from .errors import InvalidInput
@@ -118,6 +120,27 @@ def backup(path):
     """Write a consistent copy of the live database to PATH (a new file)."""
     size = store.backup(path)
     click.echo(f"Backed up to {path} ({size} bytes).")
+
+
+@gallery.command("set-admin-password")
+@click.password_option(help="The new admin password (asked for twice when not given).")
+@fail_clearly
+def set_admin_password(password):
+    """Store a hash of the admin password in instance/config.py."""
+    if len(password) < 8:
+        raise InvalidInput("choose a password of at least 8 characters")
+    path = Path(current_app.instance_path) / "config.py"
+    write_setting(path, "ADMIN_PASSWORD_HASH", generate_password_hash(password))
+    click.echo(f"Admin password set in {path}. Restart the gallery to use it.")
+
+
+def write_setting(path, name, value):
+    """Set NAME = value in a config file, replacing an earlier line for it."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    lines = [line for line in lines if not line.startswith(f"{name} =")]
+    lines.append(f"{name} = {value!r}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
 
 
 @gallery.command("demo")

@@ -18,6 +18,10 @@ DEFAULTS = {
     "THUMBNAIL_QUALITY": 80,
     "MAX_IMAGE_PIXELS": 64_000_000,
     "PAGE_SIZE": 24,
+    "ADMIN_PASSWORD_HASH": None,  # None: admin actions are disabled
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds an admin stays signed in
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # True when served over HTTPS
 }
 
 

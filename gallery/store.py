@@ -108,16 +108,20 @@ def thumbnail_for(image_path, image_data, settings):
     if image is None:
         return None, None
     try:
-        thumbnail = make_thumbnail(
-            image,
-            max_side=settings["THUMBNAIL_MAX_SIDE"],
-            quality=settings["THUMBNAIL_QUALITY"],
-            max_pixels=settings["MAX_IMAGE_PIXELS"],
-        )
+        thumbnail = make_thumbnail(image, **thumbnail_options(settings))
     except ThumbnailError as exc:
         log.warning("use recorded without a new thumbnail: %s", exc)
         return None, str(exc)
     return thumbnail, None
+
+
+def thumbnail_options(settings):
+    """make_thumbnail's keyword arguments from the settings."""
+    return {
+        "max_side": settings["THUMBNAIL_MAX_SIDE"],
+        "quality": settings["THUMBNAIL_QUALITY"],
+        "max_pixels": settings["MAX_IMAGE_PIXELS"],
+    }
 
 
 def clean_model(model):

@@ -1,0 +1,69 @@
+"""Jinja filters: highlighted search matches, relative and exact times, sizes."""
+
+import re
+
+from markupsafe import Markup, escape
+
+from .models import utcnow
+
+_UNITS = [
+    (365 * 86400, "year"),
+    (30 * 86400, "month"),
+    (86400, "day"),
+    (3600, "hour"),
+    (60, "minute"),
+]
+
+
+def highlight(text, terms):
+    """The text escaped, with whole words that start with a search term wrapped in <mark>."""
+    if not terms:
+        return escape(text)
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
+    parts, position = [], 0
+    for match in pattern.finditer(text):
+        parts.append(escape(text[position : match.start()]))
+        parts.append(Markup("<mark>%s</mark>") % match.group())
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
+def ago(moment, now=None):
+    """'3 days ago', 'just now': how long since `moment`."""
+    if moment is None:
+        return "never"
+    seconds = ((now or utcnow()) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in _UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def exact(moment):
+    """The exact time in UTC, for a title attribute."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
+def filesize(size):
+    """1536 -> '1.5 KB'."""
+    size = float(size or 0)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+
+
+def plural(count, word):
+    """'1 use', '3 uses'."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def init_app(app):
+    """Register the filters."""
+    for function in (highlight, ago, exact, filesize, plural):
+        app.add_template_filter(function)

@@ -1,0 +1,117 @@
+"""Blueprint "gallery": the card grid, a prompt's page, thumbnails and stats."""
+
+from flask import Blueprint, current_app, request, url_for
+
+from . import store
+from .htmx import render
+from .models import Prompt
+from .search import query_terms, search_prompts
+
+bp = Blueprint("gallery", __name__)
+
+NO_MODEL = "__none__"  # the model filter's value for prompts recorded without one
+SORT_LABELS = {
+    "recent": "Most recent",
+    "popular": "Most used",
+    "oldest": "Oldest",
+}
+SEARCH_SORT_LABELS = {"relevance": "Best match", **SORT_LABELS}
+MAX_QUERY_LENGTH = 500
+
+
+def listing_args():
+    """(q, model, sort, cursor) from the query string, as the gallery understands them."""
+    q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    model = request.args.get("model", "")
+    sort = request.args.get("sort", "")
+    if q:
+        sort = sort or "relevance"
+    elif sort in ("", "relevance"):
+        sort = "recent"  # "best match" means nothing without words to match
+    return q, model, sort, request.args.get("cursor") or None
+
+
+def store_model(model):
+    """The filter value as the store takes it: None for all, "" for no model."""
+    if model == NO_MODEL:
+        return ""
+    return model or None
+
+
+@bp.get("/")
+def index():
+    """The gallery: a page of cards, or the next page / new results for htmx."""
+    q, model, sort, cursor = listing_args()
+    limit = current_app.config["PAGE_SIZE"]
+    if q:
+        page = search_prompts(q, store_model(model), sort, limit, cursor)
+    else:
+        page = Prompt.page(sort, store_model(model), cursor, limit)
+    args = {"q": q or None, "model": model or None, "sort": sort}
+    next_url = page.next_cursor and url_for(".index", **args, cursor=page.next_cursor)
+    # A request with a cursor wants the next cards; without, fresh results.
+    return render(
+        "index.html",
+        "_cards.html" if cursor else "_results.html",
+        page=page,
+        q=q,
+        terms=query_terms(q),
+        model=model,
+        sort=sort,
+        sorts=SEARCH_SORT_LABELS if q else SORT_LABELS,
+        models=Prompt.models(),
+        no_model=NO_MODEL,
+        next_url=next_url,
+    )
+
+
+@bp.get("/prompts/<int:prompt_id>")
+def prompt(prompt_id):
+    """One prompt: its large thumbnail, full text and history."""
+    return render(
+        "prompt.html",
+        "prompt.html",
+        prompt=store.get_prompt(prompt_id),
+    )
+
+
+@bp.get("/prompts/<int:prompt_id>/thumbnail")
+def thumbnail(prompt_id):
+    """The thumbnail bytes, cached for good when asked for by their version."""
+    return thumbnail_response(prompt_id)
+
+
+def thumbnail_response(prompt_id):
+    """The thumbnail with a strong ETag (its version tag, no hashing) and 304 on a match."""
+    version = store.thumbnail_version(prompt_id)
+    if request.if_none_match.contains(version):
+        response = current_app.response_class(status=304)
+    else:
+        thumb = store.get_thumbnail(prompt_id)
+        response = current_app.response_class(thumb.data, mimetype=thumb.mime)
+    response.set_etag(version)
+    if request.args.get("v") == version:
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 86400
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response
+
+
+@bp.get("/stats")
+def stats():
+    """Totals, uses per model as a chart, the most used and latest prompts."""
+    return render(
+        "stats.html",
+        "stats.html",
+        stats=store.get_stats(),
+        popular=store.popular(10),
+        recent=store.recent(10),
+    )
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says."""
+    return current_app.send_static_file("favicon.svg")

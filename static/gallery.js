@@ -1,0 +1,65 @@
+// Prompt Gallery's own script: copy buttons and confirmations for plain forms.
+// No inline handlers anywhere, so the pages work under a strict Content-Security-Policy.
+"use strict";
+
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  // Plain-HTTP origins have no async clipboard: fall back to a hidden textarea.
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "visually-hidden";
+  document.body.appendChild(area);
+  area.select();
+  const copied = document.execCommand("copy");
+  area.remove();
+  return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+}
+
+function say(button, text) {
+  const original = button.dataset.label || button.textContent;
+  button.dataset.label = original;
+  button.textContent = text;
+  clearTimeout(button._sayTimer);
+  button._sayTimer = setTimeout(() => { button.textContent = original; }, 1500);
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.copy");
+  if (!button) return;
+  copyText(button.dataset.copy).then(
+    () => say(button, "Copied"),
+    () => say(button, "Copy failed"),
+  );
+});
+
+// The sort menu offers "Best match" only while there are words to match, and picks it
+// when a search starts unless the visitor chose an order themselves. This runs on the
+// same input event before htmx's delayed request reads the form.
+document.addEventListener("input", (event) => {
+  const q = event.target.closest("#search input[name=q]");
+  if (!q) return;
+  const sort = q.form.elements.sort;
+  const best = sort.querySelector('option[value="relevance"]');
+  const searching = q.value.trim() !== "";
+  if (searching && !best) {
+    sort.add(new Option("Best match", "relevance"), 0);
+    if (sort.value === "recent" && !sort.dataset.chosen) sort.value = "relevance";
+  } else if (!searching && best) {
+    const wasBest = sort.value === "relevance";
+    best.remove();
+    if (wasBest) sort.value = "recent";
+  }
+});
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("#search select[name=sort]")) event.target.dataset.chosen = "yes";
+});
+
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+

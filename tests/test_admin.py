@@ -1,0 +1,168 @@
+"""Admin: sign-in, CSRF on every state change, delete, cleanup and upkeep."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from gallery import create_app, store
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def admin_app(app):
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
+    return app
+
+
+def token_from(client, url="/admin/sign-in"):
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, password=PASSWORD):
+    token = token_from(client)
+    return client.post("/admin/sign-in", data={"password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def admin(admin_app):
+    client = admin_app.test_client()
+    assert sign_in(client).status_code == 302
+    client.token = token_from(client, "/admin/")
+    return client
+
+
+def count():
+    return store.get_stats().total_prompts
+
+
+def test_admin_is_disabled_without_a_password(client, ctx):
+    html = client.get("/admin/sign-in").get_data(as_text=True)
+    assert "Admin actions are disabled" in html and "set-admin-password" in html
+    with client.session_transaction() as session:
+        session["csrf_token"] = "t"
+    response = client.post("/admin/sign-in", data={"password": "", "csrf_token": "t"})
+    assert response.status_code == 403 and "disabled" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_wrong_password_and_missing_token(admin_app, ctx):
+    client = admin_app.test_client()
+    response = sign_in(client, "wrong")
+    assert response.status_code == 401 and "not right" in response.get_data(as_text=True)
+    assert client.post("/admin/sign-in", data={"password": PASSWORD}).status_code == 403
+    assert client.get("/admin/").status_code == 302
+
+
+def test_session_cookie_flags(admin_app, ctx):
+    client = admin_app.test_client()
+    response = sign_in(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_admin_deletes_with_htmx(admin, ctx):
+    prompt = store.record_use("doomed")
+    html = admin.get("/").get_data(as_text=True)
+    assert 'class="delete"' in html and "X-CSRF-Token" in html
+    response = admin.delete(
+        f"/admin/prompts/{prompt.id}", headers={"HX-Request": "true", "X-CSRF-Token": admin.token}
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert 'hx-swap-oob="true"' in body and f"Deleted prompt #{prompt.id}" in body
+    assert count() == 0
+    response = admin.delete(f"/admin/prompts/{prompt.id}", headers={"X-CSRF-Token": admin.token})
+    assert response.status_code == 404
+
+
+def test_admin_deletes_with_a_plain_form(admin, ctx):
+    prompt = store.record_use("doomed too")
+    response = admin.post(f"/admin/prompts/{prompt.id}/delete", data={"csrf_token": admin.token})
+    assert response.status_code == 302 and count() == 0
+    assert "Deleted prompt" in admin.get("/").get_data(as_text=True)
+
+
+def test_forged_requests_change_nothing(admin, client, ctx):
+    prompt = store.record_use("precious")
+    # A visitor, with or without a token of their own.
+    assert client.delete(f"/admin/prompts/{prompt.id}").status_code == 403
+    visitor_token = token_from(client)
+    headers = {"X-CSRF-Token": visitor_token}
+    assert client.delete(f"/admin/prompts/{prompt.id}", headers=headers).status_code == 403
+    # The admin's session without its token, or with a wrong one.
+    assert admin.delete(f"/admin/prompts/{prompt.id}").status_code == 403
+    headers = {"X-CSRF-Token": "forged"}
+    assert admin.delete(f"/admin/prompts/{prompt.id}", headers=headers).status_code == 403
+    assert (
+        admin.post(
+            "/admin/cleanup", data={"without_thumbnail": "yes", "confirm": "yes"}
+        ).status_code
+        == 403
+    )
+    assert admin.post("/admin/optimize").status_code == 403
+    assert count() == 1
+
+
+def test_cleanup_shows_a_dry_run_then_acts(admin, ctx):
+    old = datetime.now(UTC) - timedelta(days=60)
+    store.record_use("old one", used_at=old)
+    store.record_use("fresh one")
+    data = {"csrf_token": admin.token, "unused_days": "30"}
+    html = admin.post("/admin/cleanup", data=data, headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "This would remove <strong>1</strong> prompt." in html and "old one" in html
+    assert "<html" not in html and count() == 2
+    html = admin.post("/admin/cleanup", data={**data, "confirm": "yes"}).get_data(as_text=True)
+    assert "Removed <strong>1</strong> prompt." in html and "<html" in html
+    assert [p.prompt_text for p in store.recent()] == ["fresh one"]
+
+
+def test_cleanup_refuses_unclear_input(admin, ctx):
+    store.record_use("stays")
+    for data in ({}, {"unused_days": "soon"}, {"unused_days": "0"}):
+        response = admin.post(
+            "/admin/cleanup", data={**data, "csrf_token": admin.token, "confirm": "yes"}
+        )
+        assert response.status_code == 400
+    assert count() == 1
+
+
+def test_optimize(admin, ctx):
+    store.record_use("something")
+    response = admin.post(
+        "/admin/optimize", data={"csrf_token": admin.token}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and "Database optimized" in response.get_data(as_text=True)
+
+
+def test_sign_out(admin, ctx):
+    html = admin.get("/").get_data(as_text=True)
+    assert "sign-out" in html
+    assert admin.post("/admin/sign-out", data={"csrf_token": admin.token}).status_code == 302
+    assert 'class="delete"' not in admin.get("/").get_data(as_text=True)
+    assert admin.get("/admin/").status_code == 302
+
+
+def test_set_admin_password_command(app, runner, tmp_path):
+    result = runner.invoke(args=["gallery", "set-admin-password"], input="short\nshort\n")
+    assert result.exit_code == 1 and "at least 8 characters" in result.output
+    result = runner.invoke(
+        args=["gallery", "set-admin-password"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    config = (tmp_path / "instance" / "config.py").read_text()
+    assert PASSWORD not in config and "ADMIN_PASSWORD_HASH = " in config
+    again = runner.invoke(
+        args=["gallery", "set-admin-password"], input="another one\nanother one\n"
+    )
+    assert again.exit_code == 0
+    assert (tmp_path / "instance" / "config.py").read_text().count("ADMIN_PASSWORD_HASH") == 1
+    restarted = create_app(instance_path=tmp_path / "instance")
+    client = restarted.test_client()
+    with restarted.app_context():
+        assert sign_in(client, "another one").status_code == 302

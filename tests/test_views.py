@@ -1,0 +1,164 @@
+"""The gallery pages: full pages and htmx fragments from one URL, thumbnails, stats."""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from gallery import store
+
+HX = {"HX-Request": "true"}
+
+
+def png(size=(300, 200), color="purple"):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def filled(ctx, app):
+    app.config["PAGE_SIZE"] = 5
+    for i in range(12):
+        store.record_use(
+            f"a lighthouse number {i}" if i % 2 else f"a red fox {i}",
+            model="sdxl" if i % 3 else "flux",
+            image_data=png() if i % 4 else None,
+        )
+    return app
+
+
+def card_ids(html):
+    return [int(i) for i in re.findall(r'class="card" data-id="(\d+)"', html)]
+
+
+def test_index_full_page_and_fragment(client, filled):
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in html and 'id="results"' in html
+    assert len(card_ids(html)) == 5 and "load-more" in html
+    assert "HX-Request" in page.headers["Vary"]
+
+    fragment = client.get("/", headers=HX).get_data(as_text=True)
+    assert "<html" not in fragment and card_ids(fragment) == card_ids(html)
+    restore = client.get("/", headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)
+
+
+def test_pages_by_cursor_cover_everything_once(client, filled):
+    html = client.get("/").get_data(as_text=True)
+    seen = card_ids(html)
+    while match := re.search(r'class="load-more button" href="([^"]+)"', html):
+        html = client.get(match.group(1).replace("&amp;", "&"), headers=HX).get_data(as_text=True)
+        assert "<html" not in html and 'id="results"' not in html
+        seen += card_ids(html)
+    assert sorted(seen) == list(range(1, 13)) and len(seen) == len(set(seen))
+
+
+def test_next_page_works_as_a_plain_link(client, filled):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'class="load-more button" href="([^"]+)"', html).group(1)
+    full = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+    assert "<html" in full and len(card_ids(full)) == 5
+
+
+def test_search_filters_and_highlights(client, filled):
+    html = client.get("/?q=lighth", headers=HX).get_data(as_text=True)
+    assert len(card_ids(html)) == 5
+    assert "a <mark>lighthouse</mark> number" in html
+    assert "fox" not in html
+    empty = client.get("/?q=zebra", headers=HX).get_data(as_text=True)
+    assert "No prompt matches" in empty and 'class="clear-search' in empty
+
+
+def test_model_filter_and_sort(client, filled):
+    html = client.get("/?model=flux&sort=popular").get_data(as_text=True)
+    assert 'value="flux" selected' in html
+    ids = card_ids(html)
+    for prompt_id in ids:
+        assert store.get_prompt(prompt_id).model == "flux"
+    assert client.get("/?sort=popular").status_code == 200
+    assert client.get("/?sort=oldest&q=fox").status_code == 200
+
+
+def test_no_model_filter(client, ctx):
+    store.record_use("without model")
+    store.record_use("with model", model="m")
+    html = client.get("/?model=__none__").get_data(as_text=True)
+    assert "without model" in html and "with model</p>" not in html
+
+
+def test_bad_parameters_are_400_pages(client, filled):
+    for url in ["/?sort=name", "/?cursor=tampered", "/?q=fox&cursor=-4"]:
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "<html" in response.get_data(as_text=True)
+
+
+def test_hostile_prompt_is_text_everywhere(client, ctx):
+    evil = '<script>alert(1)</script> <img src=x onerror=alert(1)> "quoted"'
+    prompt = store.record_use(evil)
+    for url in ["/", "/?q=script", f"/prompts/{prompt.id}"]:
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert "&lt;script&gt;" in html, url
+
+
+def test_prompt_page(client, filled):
+    html = client.get("/prompts/2").get_data(as_text=True)
+    assert 'class="prompt-full"' in html and "thumb-large" in html
+    assert client.get("/prompts/999").status_code == 404
+    assert client.get("/prompts/abc").status_code == 404
+
+
+def test_visitors_see_no_delete_control(client, filled):
+    assert 'class="delete' not in client.get("/").get_data(as_text=True)
+    assert 'class="delete' not in client.get("/prompts/2").get_data(as_text=True)
+
+
+def test_thumbnail_route_caching(client, filled):
+    html = client.get("/").get_data(as_text=True)
+    src = re.search(r'src="(/prompts/\d+/thumbnail\?v=[0-9a-f]+)"', html).group(1)
+    response = client.get(src)
+    assert response.status_code == 200 and response.mimetype == "image/webp"
+    assert response.content_length == len(response.data)
+    assert "immutable" in response.headers["Cache-Control"]
+    etag = response.headers["ETag"]
+    assert not etag.startswith("W/")
+    again = client.get(src, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    unversioned = client.get(src.split("?")[0])
+    assert "no-cache" in unversioned.headers["Cache-Control"]
+
+
+def test_thumbnail_version_changes_with_a_new_image(client, ctx):
+    first = store.record_use("changing", image_data=png(color="red"))
+    second = store.record_use("changing", image_data=png((200, 200), "blue"))
+    assert first.thumbnail_version != second.thumbnail_version
+    assert (
+        client.get(f"/prompts/{first.id}/thumbnail?v={first.thumbnail_version}").status_code == 200
+    )
+
+
+def test_missing_thumbnail_is_404(client, ctx):
+    prompt = store.record_use("no image")
+    assert client.get(f"/prompts/{prompt.id}/thumbnail").status_code == 404
+    assert client.get("/prompts/77/thumbnail").status_code == 404
+
+
+def test_stats_page(client, filled):
+    html = client.get("/stats").get_data(as_text=True)
+    assert '<svg class="chart"' in html and "sdxl" in html and "Most used" in html
+    assert client.get("/stats").status_code == 200
+
+
+def test_empty_gallery_says_so(client, ctx):
+    html = client.get("/").get_data(as_text=True)
+    assert "The gallery is empty" in html
+    assert client.get("/stats").status_code == 200
+
+
+def test_favicon_and_static(client, ctx):
+    assert client.get("/favicon.ico").status_code == 200
+    assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
