@@ -40,11 +40,12 @@ def create_app(config=None, instance_path=None):
 
 def register_web(app):
     """Blueprints, error pages, template filters and globals."""
-    from . import admin, errors, templating, views
+    from . import admin, api, errors, templating, views
     from .csrf import csrf_token
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
     errors.register_handlers(app)
     templating.init_app(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, is_admin=admin.is_admin)

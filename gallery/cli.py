@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
-from . import db, demo, store
+from . import db, demo, store, tokens
 from .errors import InvalidInput
 from .search import search_prompts
 
@@ -141,6 +141,38 @@ def write_setting(path, name, value):
     lines.append(f"{name} = {value!r}")
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
+
+
+@gallery.command("create-token")
+@click.argument("name")
+@fail_clearly
+def create_token(name):
+    """Make an API token called NAME; it is printed once and stored only as a hash."""
+    token = tokens.create_token(name)
+    click.echo(token)
+    click.echo(f"Token {name!r} created. Keep it now: it cannot be shown again.", err=True)
+
+
+@gallery.command("list-tokens")
+@fail_clearly
+def list_tokens():
+    """The API tokens: names, when made and last used, revoked or live."""
+    rows = tokens.list_tokens()
+    for t in rows:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        click.echo(f"{t.name}  created {t.created_at:%Y-%m-%d %H:%M}  last used {used}  {state}")
+    if not rows:
+        click.echo("No API tokens yet: make one with create-token NAME.")
+
+
+@gallery.command("revoke-token")
+@click.argument("name")
+@fail_clearly
+def revoke_token(name):
+    """Revoke the live API token called NAME."""
+    tokens.revoke_token(name)
+    click.echo(f"Token {name!r} revoked.")
 
 
 @gallery.command("demo")

@@ -22,6 +22,9 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds an admin stays signed in
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # True when served over HTTPS
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,  # bytes of one request body
+    "MAX_IMAGE_BYTES": 20 * 1024 * 1024,  # bytes of one uploaded image
+    "API_READ_REQUIRES_TOKEN": False,
 }
 
 

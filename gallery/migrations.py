@@ -53,4 +53,18 @@ MODEL_SORT_INDEXES = [
     "CREATE INDEX idx_prompts_model_total_uses ON prompts (model, total_uses DESC)",
 ]
 
-MIGRATIONS = [PROMPTS_TABLE, PROMPTS_FTS, MODEL_SORT_INDEXES]
+# 4. API tokens, stored as hashes only.
+API_TOKENS = [
+    """CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    last_used_at TIMESTAMP,
+    revoked_at TIMESTAMP
+)""",
+    # A name is taken only while its token is live, so a revoked name can be reused.
+    "CREATE UNIQUE INDEX idx_api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
+]
+
+MIGRATIONS = [PROMPTS_TABLE, PROMPTS_FTS, MODEL_SORT_INDEXES, API_TOKENS]

@@ -1,0 +1,234 @@
+"""Blueprint "api": JSON in and out under /api, bearer tokens for writes, JSON errors."""
+
+import base64
+import binascii
+
+from flask import Blueprint, current_app, request, url_for
+
+from . import store
+from .errors import Forbidden, InvalidInput, TooLarge, Unauthorized, UnsupportedMediaType
+from .models import DEFAULT_LIMIT, Prompt, check_limit
+from .openapi import openapi_document
+from .search import search_prompts
+from .tokens import verify_token
+from .views import thumbnail_response
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+OPEN_ENDPOINTS = {"api.openapi"}
+
+
+@bp.before_request
+def authenticate():
+    """Writes always need a token; reads only when configured to."""
+    if request.endpoint in OPEN_ENDPOINTS:
+        return
+    if request.method in ("GET", "HEAD") and not current_app.config["API_READ_REQUIRES_TOKEN"]:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not token:
+        raise Unauthorized("this needs an API token: send 'Authorization: Bearer <token>'")
+    if scheme.lower() != "bearer" or verify_token(token.strip()) is None:
+        raise Forbidden("the API token is not valid (wrong, or revoked)")
+
+
+def prompt_json(prompt):
+    """A prompt as the API shows it."""
+    thumbnail = None
+    if prompt.has_thumbnail:
+        thumbnail = {
+            "url": url_for(
+                "api.thumbnail", prompt_id=prompt.id, v=prompt.thumbnail_version, _external=True
+            ),
+            "width": prompt.thumbnail_width,
+            "height": prompt.thumbnail_height,
+            "mime": prompt.thumbnail_mime,
+            "bytes": prompt.thumbnail_bytes,
+        }
+    return {
+        "id": prompt.id,
+        "prompt_text": prompt.prompt_text,
+        "prompt_hash": prompt.prompt_hash,
+        "total_uses": prompt.total_uses,
+        "first_used_at": prompt.first_used_at.isoformat(),
+        "last_used_at": prompt.last_used_at.isoformat(),
+        "model": prompt.model,
+        "thumbnail": thumbnail,
+    }
+
+
+def page_json(page):
+    """A Page as {items, next_cursor}."""
+    return {"items": [prompt_json(p) for p in page.items], "next_cursor": page.next_cursor}
+
+
+def arg(name, default=None):
+    """A query parameter; NUL bytes are refused rather than passed to the database."""
+    value = request.args.get(name, default)
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidInput(f"{name} must not contain NUL characters", name)
+    return value
+
+
+def limit_arg():
+    """The limit parameter, 1..100."""
+    return check_limit(arg("limit", DEFAULT_LIMIT))
+
+
+@bp.get("/prompts/")
+def list_prompts():
+    """A page of prompts in a sort order, optionally for one model."""
+    page = store.list_prompts(arg("sort", "recent"), arg("model"), arg("cursor"), limit_arg())
+    return page_json(page)
+
+
+@bp.get("/prompts/search")
+def search():
+    """Ranked full-text search."""
+    q = arg("q", "")
+    if not q.strip():
+        raise InvalidInput("q is required: the words to search for", "q")
+    sort = arg("sort", "relevance")
+    if sort != "relevance":
+        Prompt.sort_spec(sort)  # an unknown sort is a 400 with the choices
+    page = search_prompts(q, arg("model"), sort, limit_arg(), arg("cursor"))
+    return page_json(page)
+
+
+@bp.get("/prompts/popular")
+def popular():
+    """The most used prompts."""
+    return {"items": [prompt_json(p) for p in store.popular(limit_arg(), arg("model"))]}
+
+
+@bp.get("/prompts/recent")
+def recent():
+    """The most recently used prompts."""
+    return {"items": [prompt_json(p) for p in store.recent(limit_arg(), arg("model"))]}
+
+
+@bp.get("/prompts/<int:prompt_id>")
+def get_prompt(prompt_id):
+    """One prompt."""
+    return prompt_json(store.get_prompt(prompt_id))
+
+
+@bp.get("/prompts/<int:prompt_id>/thumbnail")
+def thumbnail(prompt_id):
+    """The thumbnail bytes (ETag, 304, immutable when versioned), as on the pages."""
+    return thumbnail_response(prompt_id)
+
+
+@bp.delete("/prompts/<int:prompt_id>")
+def delete_prompt(prompt_id):
+    """Delete a prompt and its thumbnail."""
+    store.delete_prompt(prompt_id)
+    return {"deleted": prompt_id}
+
+
+@bp.post("/prompts/")
+def record():
+    """Record a use from JSON or multipart: 201 for a new prompt, 200 for another use."""
+    fields, image = read_submission()
+    if "prompt_text" not in fields:
+        raise InvalidInput("prompt_text is required", "prompt_text")
+    recorded = store.record_use(
+        fields["prompt_text"],
+        model=fields.get("model"),
+        image_data=image,
+        used_at=fields.get("used_at"),
+    )
+    body = {
+        **prompt_json(recorded.prompt),
+        "created": recorded.created,
+        "thumbnail_updated": recorded.thumbnail_updated,
+        "thumbnail_error": recorded.thumbnail_error,
+    }
+    return body, 201 if recorded.created else 200
+
+
+def read_submission():
+    """(fields, image bytes or None) from a JSON or multipart/form-data body."""
+    if request.mimetype == "application/json":
+        fields = request.get_json(silent=True)
+        if not isinstance(fields, dict):
+            raise InvalidInput("the body must be a JSON object")
+        return fields, decode_image(fields.get("image"))
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        image = upload.read() if upload else b""
+        check_image_size(len(image))
+        return request.form.to_dict(), image or None
+    raise UnsupportedMediaType("send application/json or multipart/form-data")
+
+
+def decode_image(value):
+    """Bytes from a base64 string (a data: URL prefix is fine), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("image must be a base64 string", "image")
+    if value.startswith("data:"):
+        value = value.partition(",")[2]
+    check_image_size(len(value) * 3 // 4)  # before decoding it
+    try:
+        image = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("image is not valid base64", "image") from None
+    return image or None
+
+
+def check_image_size(size):
+    """TooLarge when an image of `size` bytes is over MAX_IMAGE_BYTES."""
+    limit = current_app.config["MAX_IMAGE_BYTES"]
+    if size > limit:
+        raise TooLarge(f"the image is {size:,} bytes; the limit is {limit:,}", "image")
+
+
+@bp.get("/prompts/stats/overview")
+def stats():
+    """Everything get_stats() knows."""
+    s = store.get_stats()
+    return {
+        "total_prompts": s.total_prompts,
+        "total_uses": s.total_uses,
+        "with_thumbnail": s.with_thumbnail,
+        "without_thumbnail": s.without_thumbnail,
+        "thumbnail_bytes": s.thumbnail_bytes,
+        "database_bytes": s.database_bytes,
+        "first_activity": s.first_activity and s.first_activity.isoformat(),
+        "last_activity": s.last_activity and s.last_activity.isoformat(),
+        "models": [{"model": m, "prompts": p, "uses": u} for m, p, u in s.models],
+    }
+
+
+@bp.post("/prompts/cleanup")
+def cleanup():
+    """Remove prompts without a thumbnail and/or unused for N days; dry_run only counts."""
+    options = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the cleanup options as application/json")
+    if not isinstance(options, dict):
+        raise InvalidInput("the body must be a JSON object")
+    for name in ("without_thumbnail", "dry_run"):
+        if not isinstance(options.get(name, False), bool):
+            raise InvalidInput(f"{name} must be true or false", name)
+    days = options.get("unused_for_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise InvalidInput("unused_for_days must be a whole number", "unused_for_days")
+    report = store.cleanup(
+        options.get("without_thumbnail", False), days, options.get("dry_run", False)
+    )
+    examples = [{"id": i, "prompt_text": t} for i, t in report.examples]
+    return {"count": report.count, "dry_run": report.dry_run, "examples": examples}
+
+
+@bp.get("/models")
+def models():
+    """The models with their prompt and use counts."""
+    return {"items": [{"model": m, "prompts": p, "uses": u} for m, p, u in Prompt.models()]}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API described in OpenAPI 3.1."""
+    return openapi_document()
