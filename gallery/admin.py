@@ -12,7 +12,7 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from . import store
+from . import importer, store
 from .csrf import check_csrf
 from .errors import Forbidden, InvalidInput
 from .htmx import is_htmx, render
@@ -105,6 +105,26 @@ def cleanup():
         report=report,
         without_thumbnail=without_thumbnail,
         unused_days=unused_days,
+        stats=store.get_stats(),
+    )
+
+
+@bp.post("/import")
+def import_images():
+    """Import uploaded images through the importer; htmx sends one file per request."""
+    require_admin()
+    uploads = request.files.getlist("images")
+    if not uploads or not any(upload.filename for upload in uploads):
+        raise InvalidInput("choose one or more images to import", "images")
+    model = request.form.get("model") or None
+    results = [
+        importer.import_upload(upload.filename or "upload", upload.read(), model)
+        for upload in uploads
+    ]
+    return render(
+        "admin.html",
+        "_import_results.html",
+        results=results,
         stats=store.get_stats(),
     )
 

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, request, url_for
 
 from . import store
 from .errors import Forbidden, InvalidInput, TooLarge, Unauthorized, UnsupportedMediaType
+from .metadata import read_generation
 from .models import DEFAULT_LIMIT, Prompt, check_limit
 from .openapi import openapi_document
 from .search import search_prompts
@@ -129,8 +130,8 @@ def delete_prompt(prompt_id):
 def record():
     """Record a use from JSON or multipart: 201 for a new prompt, 200 for another use."""
     fields, image = read_submission()
-    if "prompt_text" not in fields:
-        raise InvalidInput("prompt_text is required", "prompt_text")
+    if fields.get("prompt_text") is None:
+        fields = from_image_metadata(fields, image)
     recorded = store.record_use(
         fields["prompt_text"],
         model=fields.get("model"),
@@ -144,6 +145,25 @@ def record():
         "thumbnail_error": recorded.thumbnail_error,
     }
     return body, 201 if recorded.created else 200
+
+
+def from_image_metadata(fields, image):
+    """Fill prompt_text (and model, used_at where not given) from the image's own metadata."""
+    if image is None:
+        raise InvalidInput(
+            "prompt_text is required (or an image whose metadata holds the prompt)", "prompt_text"
+        )
+    generation = read_generation(image, sidecar=False)
+    if not generation.prompt:
+        raise InvalidInput(
+            "the image carries no prompt in its metadata: send prompt_text with it", "prompt_text"
+        )
+    return {
+        **fields,
+        "prompt_text": generation.prompt,
+        "model": fields.get("model") or generation.model,
+        "used_at": fields.get("used_at") or generation.generated_at,
+    }
 
 
 def read_submission():

@@ -1,5 +1,6 @@
 """`flask gallery ...` commands: thin wrappers over store, search and demo."""
 
+import time
 from pathlib import Path
 
 import click
@@ -7,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
-from . import db, demo, store, tokens
+from . import db, demo, importer, store, tokens
 from .errors import InvalidInput
 from .search import search_prompts
 
@@ -141,6 +142,75 @@ def write_setting(path, name, value):
     lines.append(f"{name} = {value!r}")
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
+
+
+@gallery.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--recursive", "-r", is_flag=True, help="Look in sub-folders too.")
+@click.option("--model", "-m", help="Model for images whose metadata names none.")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
+@click.option(
+    "--workers", "-w", type=click.IntRange(min=1), help="Worker processes [one per core]."
+)
+@fail_clearly
+def import_images(paths, recursive, model, dry_run, workers):
+    """Import AI-generated images, reading the prompt each generator embeds."""
+    total = len(importer.find_images(paths, recursive)[0])
+    started = time.monotonic()
+
+    def rate(_):
+        done = bar.pos or 0
+        return f"{done / max(time.monotonic() - started, 1e-6):.1f} files/s"
+
+    with click.progressbar(
+        length=total, label="Importing", show_eta=True, show_pos=True, item_show_func=rate
+    ) as bar:
+        report = importer.import_paths(
+            paths, recursive, model, dry_run, workers, progress=lambda path: bar.update(1)
+        )
+    print_report(report)
+    if report.interrupted:
+        raise SystemExit(130)
+
+
+def print_report(report):
+    """The import summary: what was imported, skipped and why, and what failed."""
+    if report.dry_run:
+        click.echo(f"Would import {len(report.would_import)} image(s):")
+        for path, prompt in report.would_import:
+            click.echo(f"  {path}: {prompt[:70]}")
+    else:
+        click.echo(
+            f"Imported {report.imported} image(s): {report.new_prompts} new prompt(s), "
+            f"{report.repeated_prompts} repeated."
+        )
+    click.echo(
+        f"Skipped {report.already_imported} already imported, "
+        f"{len(report.no_prompt)} with no prompt found."
+    )
+    for path in report.no_prompt:
+        click.echo(f"  no prompt: {path}")
+    if report.failed:
+        click.echo(f"Failed {len(report.failed)}:")
+        for path, reason in report.failed:
+            click.echo(f"  {path}: {reason}")
+    if report.interrupted:
+        click.echo("Interrupted: everything above is saved; run the import again to go on.")
+
+
+@gallery.command("reparse")
+@fail_clearly
+def reparse():
+    """Re-read the stored metadata of imported files with today's readers."""
+    report = importer.reparse()
+    click.echo(f"Found prompts in {report.found} file(s) that had none; recorded them.")
+    for path, stored, now in report.changed:
+        click.echo(
+            f"  reads differently now: {path}\n    stored: {stored[:70]}\n    now:    {now[:70]}"
+        )
+    click.echo(
+        f"{len(report.changed)} read differently (left as they are), {report.unchanged} unchanged."
+    )
 
 
 @gallery.command("create-token")

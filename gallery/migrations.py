@@ -67,4 +67,20 @@ API_TOKENS = [
     "CREATE UNIQUE INDEX idx_api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
 ]
 
-MIGRATIONS = [PROMPTS_TABLE, PROMPTS_FTS, MODEL_SORT_INDEXES, API_TOKENS]
+# 5. Files the importer has read: a content hash makes re-imports skip them, and the
+# raw metadata lets a better reader re-interpret them later without the file.
+IMPORTED_FILES = [
+    """CREATE TABLE imported_files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    prompt_id INTEGER REFERENCES prompts (id) ON DELETE SET NULL,
+    generator TEXT,
+    raw_metadata TEXT,
+    imported_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+)""",
+    "CREATE INDEX idx_imported_files_prompt ON imported_files (prompt_id)",
+]
+
+MIGRATIONS = [PROMPTS_TABLE, PROMPTS_FTS, MODEL_SORT_INDEXES, API_TOKENS, IMPORTED_FILES]

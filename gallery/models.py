@@ -7,6 +7,7 @@ from peewee import (
     AutoField,
     BlobField,
     DateTimeField,
+    ForeignKeyField,
     IntegerField,
     Model,
     TextField,
@@ -163,3 +164,31 @@ def check_limit(limit, maximum=MAX_LIMIT):
     if not 1 <= value <= maximum:
         raise InvalidInput(f"limit must be between 1 and {maximum}, not {value}", "limit")
     return value
+
+
+class ImportedFile(Model):
+    """A file the importer read, by content hash; its raw metadata kept for re-reading."""
+
+    IMPORTED = "imported"
+    NO_PROMPT = "no_prompt"
+
+    id = AutoField()
+    sha256 = TextField(unique=True)
+    path = TextField()
+    status = TextField()
+    prompt = ForeignKeyField(Prompt, null=True, on_delete="SET NULL", column_name="prompt_id")
+    generator = TextField(null=True)
+    raw_metadata = TextField(null=True)
+    imported_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        database = db
+        table_name = "imported_files"
+
+    @classmethod
+    def imported_among(cls, hashes):
+        """The hashes, of those given, whose files were imported before."""
+        query = cls.select(cls.sha256).where(
+            cls.sha256.in_(list(hashes)), cls.status == cls.IMPORTED
+        )
+        return {row.sha256 for row in query}

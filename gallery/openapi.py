@@ -168,9 +168,12 @@ SCHEMAS = {
     },
     "NewUse": {
         "type": "object",
-        "required": ["prompt_text"],
         "properties": {
-            "prompt_text": {"type": "string", "description": "The prompt, up to 10,000 characters"},
+            "prompt_text": {
+                "type": ["string", "null"],
+                "description": "The prompt, up to 10,000 characters. Leave it out to read it "
+                "from the image's generation metadata (400 when the image has none).",
+            },
             "model": {"type": ["string", "null"], "maxLength": 200},
             "used_at": {
                 "type": "string",
@@ -217,7 +220,6 @@ RECORD_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "required": ["prompt_text"],
                 "properties": {
                     "prompt_text": {"type": "string"},
                     "model": {"type": "string"},

@@ -39,13 +39,24 @@ class Recorded:
         return getattr(self.prompt, name)
 
 
-def record_use(prompt_text, model=None, image_path=None, image_data=None, used_at=None):
-    """Count one use of a prompt (inserting it the first time); return a Recorded."""
+def record_use(
+    prompt_text, model=None, image_path=None, image_data=None, used_at=None, thumbnail=None
+):
+    """Count one use of a prompt (inserting it the first time); return a Recorded.
+
+    `thumbnail` takes a Thumbnail made beforehand (the importer makes them in
+    worker processes) instead of an image to make one from.
+    """
     settings = current_settings()
     text = clean_prompt(prompt_text, settings["MAX_PROMPT_LENGTH"])
     model = clean_model(model)
     used_at = clean_time(used_at)
-    thumbnail, thumbnail_error = thumbnail_for(image_path, image_data, settings)
+    if thumbnail is None:
+        thumbnail, thumbnail_error = thumbnail_for(image_path, image_data, settings)
+    elif image_path is not None or image_data is not None:
+        raise InvalidInput("give a thumbnail or an image, not both", "image")
+    else:
+        thumbnail_error = None
     database.ready()
     row = {
         Prompt.prompt_text: text,

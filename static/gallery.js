@@ -63,3 +63,39 @@ document.addEventListener("submit", (event) => {
   if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
 
+// Admin import: one request per file, so each result shows as soon as that file is done.
+// Without JavaScript the form posts every file at once and the page lists the results.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form#upload");
+  if (!form || !window.fetch) return;
+  event.preventDefault();
+  const input = form.querySelector("input[type=file]");
+  const list = document.getElementById("upload-results");
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  for (const file of input.files) {
+    const data = new FormData();
+    data.append("csrf_token", form.elements.csrf_token.value);
+    data.append("model", form.elements.model.value);
+    data.append("images", file, file.name);
+    try {
+      const answer = await fetch(form.action, {
+        method: "POST", body: data, headers: { "HX-Request": "true" }, credentials: "same-origin",
+      });
+      const html = await answer.text();
+      const reason = answer.status === 413 ? "too large" : `HTTP ${answer.status}`;
+      list.insertAdjacentHTML("beforeend", answer.ok ? html : failure(file.name, reason));
+    } catch (error) {
+      list.insertAdjacentHTML("beforeend", failure(file.name, "network error"));
+    }
+  }
+  button.disabled = false;
+  input.value = "";
+});
+
+function failure(name, reason) {
+  const item = document.createElement("li");
+  item.className = "import-result failed";
+  item.textContent = `${name}: failed (${reason})`;
+  return item.outerHTML;
+}

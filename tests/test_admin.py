@@ -166,3 +166,36 @@ def test_set_admin_password_command(app, runner, tmp_path):
     client = restarted.test_client()
     with restarted.app_context():
         assert sign_in(client, "another one").status_code == 302
+
+
+def test_admin_imports_uploaded_images(admin, ctx, samples):
+    import io
+
+    image = (samples / "ai-metadata" / "automatic1111_cropped.png").read_bytes()
+    data = {
+        "csrf_token": admin.token,
+        "images": [(io.BytesIO(image), "duck.png"), (io.BytesIO(b"junk"), "junk.png")],
+    }
+    response = admin.post("/admin/import", data=data, headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert "duck.png" in html and "new prompt" in html and "photo of a duck" in html
+    assert "junk.png" in html and "failed" in html
+    again = admin.post(
+        "/admin/import",
+        data={"csrf_token": admin.token, "images": [(io.BytesIO(image), "duck.png")]},
+    )
+    assert "already imported" in again.get_data(as_text=True)
+    assert store.get_stats().total_uses == 1
+
+
+def test_import_needs_admin_and_token(admin, client, ctx):
+    import io
+
+    def files():
+        return {"images": [(io.BytesIO(b"x"), "a.png")]}
+
+    assert admin.post("/admin/import", data=files()).status_code == 403
+    assert client.post("/admin/import", data=files()).status_code == 403
+    empty = admin.post("/admin/import", data={"csrf_token": admin.token})
+    assert empty.status_code == 400

@@ -320,3 +320,22 @@ def test_tokens_are_stored_only_as_hashes(ctx, token):
 
     stored = ApiToken.get()
     assert token not in stored.token_hash and len(stored.token_hash) == 64
+
+
+def test_record_reads_the_prompt_from_the_image(client, auth, samples):
+    image = (samples / "ai-metadata" / "automatic1111_cropped.png").read_bytes()
+    response = client.post(
+        "/api/prompts/",
+        data={"image": (__import__("io").BytesIO(image), "duck.png")},
+        headers=auth,
+    )
+    assert response.status_code == 201
+    assert response.json["prompt_text"] == "photo of a duck"
+    assert response.json["model"] == "realistic_realisticVisionV20_v20"
+
+
+def test_record_image_without_metadata_prompt_is_400(client, auth):
+    body = {"image": base64.b64encode(sample("chelsea.png")).decode()}
+    error = assert_error(client.post("/api/prompts/", json=body, headers=auth), 400, "prompt_text")
+    assert "no prompt in its metadata" in error["message"]
+    assert count() == 0

@@ -1,0 +1,194 @@
+"""Importing folders of generated images: metadata, thumbnails, idempotence, the summary."""
+
+import json
+import shutil
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from gallery import importer, store
+from gallery.models import ImportedFile, Prompt
+
+
+@pytest.fixture
+def folder(samples, tmp_path):
+    """A copy of the AI samples (the originals stay untouched) plus a photo without metadata."""
+    target = tmp_path / "images"
+    shutil.copytree(samples / "ai-metadata", target, ignore=shutil.ignore_patterns("*.json"))
+    shutil.copy(samples / "photos" / "chelsea.png", target / "plain-photo.png")
+    return target
+
+
+def png_with(path, **chunks):
+    info = PngImagePlugin.PngInfo()
+    for key, value in chunks.items():
+        info.add_text(key, value)
+    Image.new("RGB", (64, 64), "teal").save(path, pnginfo=info)
+    return path
+
+
+def expected_prompts(samples):
+    expected = json.loads((samples / "ai-metadata" / "expected.json").read_text())
+    return {name: entry["prompt"] for name, entry in expected.items() if entry["prompt"]}
+
+
+def test_import_reads_every_generator_and_reimport_adds_nothing(ctx, folder, samples):
+    report = importer.import_paths([folder], workers=1)
+    with_prompt = expected_prompts(samples)
+    assert report.imported == len(with_prompt)
+    assert report.failed == []
+    assert {p.rsplit("/", 1)[-1] for p in report.no_prompt} == {
+        "gimp.jpg",
+        "Designer.jpeg",
+        "plain-photo.png",
+    }
+    stats = store.get_stats()
+    assert stats.total_uses == len(with_prompt)
+    assert report.new_prompts == stats.total_prompts < len(with_prompt)  # the miku prompts merge
+
+    again = importer.import_paths([folder], workers=1)
+    assert again.imported == 0 and again.already_imported == len(with_prompt)
+    assert store.get_stats().total_uses == len(with_prompt)
+
+
+def test_records_keep_raw_metadata_and_link_prompts(ctx, folder):
+    importer.import_paths([folder / "automatic1111_cropped.png"], workers=1)
+    record = ImportedFile.get()
+    assert record.status == ImportedFile.IMPORTED
+    assert record.prompt.prompt_text == "photo of a duck"
+    assert record.prompt.model == "realistic_realisticVisionV20_v20"
+    assert "Negative prompt" in json.loads(record.raw_metadata)["parameters"]
+
+
+def test_parallel_and_single_process_give_the_same_database(app, folder, tmp_path):
+    from gallery import create_app
+
+    def snapshot(workers, name):
+        other = create_app(
+            {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / name}"},
+            instance_path=tmp_path / name.replace(".db", ""),
+        )
+        with other.app_context():
+            importer.import_paths([folder], workers=workers)
+            columns = [c for c in Prompt.card_columns() if c.name != "thumbnail_bytes"]
+            rows = Prompt.select(*columns, Prompt.thumbnail_data).order_by(Prompt.id).tuples()
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+
+    assert snapshot(1, "one.db") == snapshot(2, "two.db")
+
+
+def test_used_at_comes_from_the_file_time_without_metadata_time(ctx, tmp_path):
+    import os
+
+    path = png_with(tmp_path / "a.png", parameters="a castle\nSteps: 20, Model: m1")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    importer.import_paths([path], workers=1)
+    prompt = store.get_prompt(1)
+    assert prompt.last_used_at.timestamp() == 1_700_000_000
+    assert prompt.model == "m1"
+
+
+def test_model_option_fills_in_missing_models(ctx, tmp_path):
+    png_with(tmp_path / "a.png", parameters="a castle\nSteps: 20")
+    importer.import_paths([tmp_path], model="my-model", workers=1)
+    assert store.get_prompt(1).model == "my-model"
+
+
+def test_bad_files_are_listed_and_do_not_stop_the_import(ctx, tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("not an image")
+    good = png_with(tmp_path / "good.png", parameters="a lighthouse\nSteps: 20")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:60])
+    report = importer.import_paths([tmp_path, tmp_path / "missing"], workers=1)
+    assert report.imported == 1
+    failed = dict(report.failed)
+    assert str(tmp_path / "missing") in failed
+    assert str(tmp_path / "empty.png") in failed and str(tmp_path / "text.jpg") in failed
+
+
+def test_dry_run_changes_nothing(ctx, folder):
+    report = importer.import_paths([folder], dry_run=True, workers=1)
+    assert report.dry_run and len(report.would_import) >= 10
+    assert store.get_stats().total_prompts == 0
+    assert ImportedFile.select().count() == 0
+
+
+def test_recursive_walks_subfolders(ctx, tmp_path):
+    (tmp_path / "sub").mkdir()
+    png_with(tmp_path / "sub" / "deep.png", parameters="deep prompt\nSteps: 1")
+    assert importer.import_paths([tmp_path], workers=1).imported == 0
+    assert importer.import_paths([tmp_path], recursive=True, workers=1).imported == 1
+
+
+def test_sidecar_text_file(ctx, tmp_path):
+    png = tmp_path / "plain.png"
+    Image.new("RGB", (32, 32)).save(png)
+    (tmp_path / "plain.txt").write_text("a prompt from a sidecar file\n")
+    assert importer.import_paths([png], workers=1).imported == 1
+    assert store.get_prompt(1).prompt_text == "a prompt from a sidecar file"
+
+
+def test_reparse_finds_prompts_in_stored_metadata(ctx, tmp_path):
+    path = png_with(tmp_path / "x.png", parameters="")
+    importer.import_paths([path], workers=1)
+    record = ImportedFile.get()
+    assert record.status == ImportedFile.NO_PROMPT
+    # A better reader today: pretend the stored metadata holds what it can read.
+    ImportedFile.update(raw_metadata=json.dumps({"parameters": "found later\nSteps: 5"})).execute()
+    report = importer.reparse()
+    assert report.found == 1
+    assert ImportedFile.get().status == ImportedFile.IMPORTED
+    assert store.get_prompt(1).prompt_text == "found later"
+
+
+def test_deleted_prompts_do_not_come_back(ctx, tmp_path):
+    path = png_with(tmp_path / "x.png", parameters="unwanted\nSteps: 5")
+    importer.import_paths([path], workers=1)
+    store.delete_prompt(1)
+    assert ImportedFile.get().prompt is None
+    assert importer.import_paths([path], workers=1).already_imported == 1
+    assert store.get_stats().total_prompts == 0
+
+
+def test_upload_import(ctx, tmp_path):
+    data = png_with(tmp_path / "u.png", parameters="uploaded prompt\nSteps: 3").read_bytes()
+    result = importer.import_upload("u.png", data)
+    assert result.outcome == "new" and result.prompt_id == 1
+    assert importer.import_upload("u.png", data).outcome == "already imported"
+    assert importer.import_upload("x.png", b"junk").outcome == "failed"
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (8, 8)).save(blank)
+    assert importer.import_upload("blank.png", blank.read_bytes()).outcome == "no prompt"
+
+
+def test_import_command_prints_a_summary(runner, ctx, folder):
+    result = runner.invoke(args=["gallery", "import", str(folder), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 14 image(s)" in result.output
+    assert "Skipped 0 already imported, 3 with no prompt found." in result.output
+    again = runner.invoke(args=["gallery", "import", str(folder), "--dry-run"])
+    assert (
+        "Would import 0 image(s)" in again.output and "Skipped 14 already imported" in again.output
+    )
+    missing = runner.invoke(args=["gallery", "import", "/nonexistent/folder"])
+    assert "/nonexistent/folder: no such file or folder" in missing.output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_keeps_and_counts_what_was_imported(ctx, tmp_path, workers):
+    for n in range(40):
+        png_with(tmp_path / f"{n:02}.png", parameters=f"prompt {n}\nSteps: 1")
+    seen = []
+
+    def progress(path):
+        seen.append(path)
+        if len(seen) == 25:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main process
+
+    report = importer.import_paths([tmp_path], workers=workers, progress=progress)
+    assert report.interrupted
+    assert report.imported == store.get_stats().total_prompts == 25
+    assert ImportedFile.select().count() == 25
+    rest = importer.import_paths([tmp_path], workers=workers)
+    assert rest.already_imported == 25 and rest.imported == 15
