@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
-from . import db, demo, importer, store, tokens
+from . import copying, db, demo, importer, store, tokens
 from .errors import InvalidInput
 from .search import search_prompts
 
@@ -210,6 +210,26 @@ def reparse():
         )
     click.echo(
         f"{len(report.changed)} read differently (left as they are), {report.unchanged} unchanged."
+    )
+
+
+@gallery.command("copy-db")
+@click.argument("source_url")
+@click.argument("target_url")
+@fail_clearly
+def copy_db(source_url, target_url):
+    """Copy every prompt, thumbnail, token and import record between two databases."""
+    with click.progressbar(length=1, label="Copying rows", show_pos=True, show_eta=True) as bar:
+
+        def progress(rows, total):
+            bar.length = max(total, 1)
+            bar.update(rows)
+
+        report = copying.copy_store(source_url, target_url, progress)
+    for table, rows in report.copied.items():
+        click.echo(f"  {table}: {rows} row(s)")
+    click.echo(
+        f"Verified: counts, uses and thumbnails match (sha256 {report.thumbnails_checksum})."
     )
 
 

@@ -12,6 +12,7 @@ ENV_PREFIX = "GALLERY_"
 
 DEFAULTS = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "DATABASE_POOL_SIZE": 8,  # PostgreSQL connections per process
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
     "MAX_PROMPT_LENGTH": 10_000,
     "THUMBNAIL_MAX_SIDE": 512,

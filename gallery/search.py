@@ -3,9 +3,11 @@
 import re
 import unicodedata
 
+from peewee import SQL, Expression, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db, ready
+from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, Prompt, check_limit
 from .paging import Page, take
@@ -49,30 +51,70 @@ def match_expression(terms):
 
 def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
-    ready()
+    engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
     limit = check_limit(limit)
     terms = query_terms(query)
     if not terms:
         return Page([], None)
-    matches = PromptIndex.select(PromptIndex.rowid).where(
-        PromptIndex.match(match_expression(terms))
-    )
     if sort != "relevance":
-        return Prompt.page(sort, model, cursor, limit, where=Prompt.id.in_(matches))
-    return ranked(match_expression(terms), model, limit, cursor)
-
-
-def ranked(expression, model, limit, cursor):
-    """Matches ordered by bm25; pages by offset since a rank has no stable keyset."""
+        return Prompt.page(sort, model, cursor, limit, where=engine.matches(terms))
     offset = decode_offset(cursor)
-    query = (
-        Prompt.cards()
-        .join(PromptIndex, on=(PromptIndex.rowid == Prompt.id))
-        .where(PromptIndex.match(expression))
-        .order_by(PromptIndex.rank(), Prompt.id)
-    )
-    query = Prompt.with_model(query, model).limit(limit + 1).offset(offset)
+    query = Prompt.with_model(engine.ranked(terms), model).limit(limit + 1).offset(offset)
+    # A rank has no stable keyset, so relevance pages by a bounded offset.
     return take(query, limit, lambda row: str(offset + limit))
+
+
+class SqliteSearch:
+    """FTS5: the external-content index, ranked by bm25."""
+
+    @staticmethod
+    def matches(terms):
+        """A condition on Prompt: the row matches every term."""
+        index = PromptIndex.select(PromptIndex.rowid).where(
+            PromptIndex.match(match_expression(terms))
+        )
+        return Prompt.id.in_(index)
+
+    @staticmethod
+    def ranked(terms):
+        """Card rows that match, best first."""
+        return (
+            Prompt.cards()
+            .join(PromptIndex, on=(PromptIndex.rowid == Prompt.id))
+            .where(PromptIndex.match(match_expression(terms)))
+            .order_by(PromptIndex.rank(), Prompt.id)
+        )
+
+
+class PostgresSearch:
+    """tsvector over the 'simple' configuration (see migrations), ranked by ts_rank.
+
+    The query is built with to_tsquery from quoted terms, never from user syntax:
+    'red' & 'fo':* - so any string is safe and the last word matches as a prefix.
+    """
+
+    @staticmethod
+    def document():
+        return fn.to_tsvector(
+            SQL("'simple'::regconfig"), fn.gallery_search_text(Prompt.prompt_text)
+        )
+
+    @staticmethod
+    def query(terms):
+        quoted = ["'" + term.replace("'", "''") + "'" for term in terms]
+        quoted[-1] += ":*"
+        return fn.to_tsquery(SQL("'simple'::regconfig"), fn.gallery_unaccent(" & ".join(quoted)))
+
+    @classmethod
+    def matches(cls, terms):
+        """A condition on Prompt: the row matches every term."""
+        return Expression(cls.document(), "@@", cls.query(terms))
+
+    @classmethod
+    def ranked(cls, terms):
+        """Card rows that match, best first."""
+        rank = fn.ts_rank(cls.document(), cls.query(terms))
+        return Prompt.cards().where(cls.matches(terms)).order_by(rank.desc(), Prompt.id)
 
 
 def decode_offset(cursor):

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from peewee import EXCLUDED, fn
 
 from . import db as database
+from . import engines
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .models import DEFAULT_LIMIT, Prompt, utcnow
@@ -57,7 +58,7 @@ def record_use(
         raise InvalidInput("give a thumbnail or an image, not both", "image")
     else:
         thumbnail_error = None
-    database.ready()
+    db = database.ready()
     row = {
         Prompt.prompt_text: text,
         Prompt.prompt_hash: prompt_hash(text),
@@ -68,11 +69,11 @@ def record_use(
     }
     if thumbnail:
         row.update(thumbnail_columns(thumbnail))
-    stored = upsert(row)
+    stored = upsert(db, row)
     return Recorded(stored, stored.total_uses == 1, thumbnail is not None, thumbnail_error)
 
 
-def upsert(row):
+def upsert(db, row):
     """Insert, or count one more use: a single atomic statement, no read-then-write."""
     keep_or_replace = {
         column: fn.COALESCE(getattr(EXCLUDED, column.name), column)
@@ -91,8 +92,12 @@ def upsert(row):
             update={
                 Prompt.total_uses: Prompt.total_uses + 1,
                 # Imports may bring older uses: the first use stays the earliest.
-                Prompt.first_used_at: database.least(Prompt.first_used_at, EXCLUDED.first_used_at),
-                Prompt.last_used_at: database.greatest(Prompt.last_used_at, EXCLUDED.last_used_at),
+                Prompt.first_used_at: engines.least(
+                    db, Prompt.first_used_at, EXCLUDED.first_used_at
+                ),
+                Prompt.last_used_at: engines.greatest(
+                    db, Prompt.last_used_at, EXCLUDED.last_used_at
+                ),
                 **keep_or_replace,
             },
         )
@@ -326,7 +331,7 @@ def get_stats():
         with_thumbnail=with_thumbnail,
         without_thumbnail=prompts - with_thumbnail,
         thumbnail_bytes=thumbnail_bytes,
-        database_bytes=database.database_size(db),
+        database_bytes=engines.database_size(db),
         first_activity=Prompt.first_used_at.python_value(first),
         last_activity=Prompt.last_used_at.python_value(last),
         models=Prompt.models(),
@@ -335,12 +340,12 @@ def get_stats():
 
 def backup(path):
     """Write a consistent copy of the live store to a new file; return its size."""
-    return database.backup_to(database.ready(), path)
+    return engines.backup_to(database.ready(), path)
 
 
 def optimize():
     """Optimize the database; return its size in bytes (before, after)."""
     db = database.ready()
-    before = database.database_size(db)
-    database.optimize(db)
-    return before, database.database_size(db)
+    before = engines.database_size(db)
+    engines.optimize(db)
+    return before, engines.database_size(db)

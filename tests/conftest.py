@@ -1,6 +1,14 @@
-"""Fixtures: every test gets its own instance folder and database, never the real one."""
+"""Fixtures: every test gets its own instance folder and database, never the real one.
 
+The suite runs on SQLite by default and on PostgreSQL when GALLERY_TEST_POSTGRES_URL is
+set: each test then gets a schema of its own, dropped afterwards. Tests marked `sqlite`
+or `postgres` are about one engine and are left out of the other engine's run.
+"""
+
+import os
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -8,32 +16,93 @@ from gallery import create_app
 from gallery import db as gallery_db
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+POSTGRES_URL = os.environ.get("GALLERY_TEST_POSTGRES_URL")
+ENGINE = "postgres" if POSTGRES_URL else "sqlite"
+
+
+def pytest_report_header(config):
+    return f"gallery database engine: {ENGINE}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out the tests that are about the other engine."""
+    other = "sqlite" if ENGINE == "postgres" else "postgres"
+    dropped = [item for item in items if item.get_closest_marker(other)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+
+
+def unavailable(reason):
+    """Skip, or fail when GALLERY_REQUIRE_ALL=1 says every leg must really run."""
+    if os.environ.get("GALLERY_REQUIRE_ALL") == "1":
+        pytest.fail(f"{reason} (GALLERY_REQUIRE_ALL=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def with_search_path(url, schema):
+    """The URL with its connections' search_path set to `schema` (then public)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = f"{query.get('options', '')} -c search_path={schema},public".strip()
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path / 'instance' / 'gallery.db'}"
+        return
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    except psycopg.Error as exc:
+        unavailable(f"PostgreSQL at GALLERY_TEST_POSTGRES_URL does not answer: {exc}")
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield with_search_path(POSTGRES_URL, schema)
+        close_connections()
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def close_connections():
+    """Close every pooled connection this process holds (the schema is about to go)."""
+    database = gallery_db.db.obj
+    if database is not None and hasattr(database, "close_all"):
+        database.close_all()
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch, request):
     """Point standalone callers at a temporary database and forget it afterwards."""
     for name in ("GALLERY_DATABASE_URL", "GALLERY_SECRET_KEY", "GALLERY_MAX_PROMPT_LENGTH"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GALLERY_DATABASE_URL", f"sqlite:///{tmp_path / 'standalone.db'}")
+    if POSTGRES_URL:
+        url = request.getfixturevalue("database_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'standalone.db'}"
+    monkeypatch.setenv("GALLERY_DATABASE_URL", url)
     yield
     if gallery_db.db.obj is not None:
+        close_connections()
         gallery_db.db.obj.close()
         gallery_db.db.initialize(None)
 
 
 @pytest.fixture
-def app(tmp_path):
-    """An app on a fresh SQLite file in a temporary instance folder."""
-    instance = tmp_path / "instance"
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{instance / 'gallery.db'}",
-        },
-        instance_path=instance,
+def app(tmp_path, database_url):
+    """An app on a fresh database, with a temporary instance folder."""
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url},
+        instance_path=tmp_path / "instance",
     )
+    yield app
+    database = app.extensions["gallery_db"]
+    if hasattr(database, "close_all"):
+        database.close_all()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import pytest
 from PIL import Image
 
 from gallery import store
@@ -58,6 +59,7 @@ def test_cleanup_dry_run_and_real(runner, ctx):
     assert store.get_stats().total_prompts == 0
 
 
+@pytest.mark.sqlite
 def test_backup(runner, ctx, tmp_path):
     store.record_use("save me")
     target = tmp_path / "backup.db"

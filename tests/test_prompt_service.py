@@ -4,7 +4,9 @@ import io
 
 from PIL import Image
 
+from gallery import store
 from gallery.prompt_service import prompt_service
+from tests.conftest import ENGINE
 
 
 def test_seed_examples_work_without_an_app(tmp_path):
@@ -33,7 +35,8 @@ def test_seed_examples_work_without_an_app(tmp_path):
     ]
     stats = prompt_service.get_stats()
     assert (stats.total_prompts, stats.total_uses) == (1, 2)
-    assert (tmp_path / "standalone.db").exists()  # GALLERY_DATABASE_URL chose the file
+    if ENGINE == "sqlite":
+        assert (tmp_path / "standalone.db").exists()  # GALLERY_DATABASE_URL chose the file
 
 
 def test_service_reads_and_deletes(tmp_path):
@@ -50,4 +53,4 @@ def test_service_reads_and_deletes(tmp_path):
 def test_app_context_uses_the_apps_database(ctx, app):
     prompt_service.create_or_update_prompt("inside the app")
     assert prompt_service.get_stats().total_prompts == 1
-    assert "gallery.db" in app.extensions["gallery_db"].database
+    assert store.get_stats().total_prompts == 1

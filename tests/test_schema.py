@@ -3,7 +3,10 @@
 import re
 import sqlite3
 
+import pytest
+
 from gallery import db as gallery_db
+from gallery import engines
 from gallery.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
 
@@ -22,7 +25,7 @@ def seed_table_sql():
     if SEED.exists():
         match = re.search(r"```sql\s*(CREATE TABLE prompts.*?\);)\s*```", SEED.read_text(), re.S)
         return match.group(1)
-    return MIGRATIONS[0][0]
+    return MIGRATIONS[0]["sqlite"][0]
 
 
 def table_info(conn):
@@ -46,6 +49,7 @@ def fresh_database(ctx):
     return sqlite3.connect(database.database)
 
 
+@pytest.mark.sqlite
 def test_columns_types_defaults_and_constraints_match_the_seed(ctx):
     reference = sqlite3.connect(":memory:")
     reference.execute(seed_table_sql())
@@ -55,6 +59,7 @@ def test_columns_types_defaults_and_constraints_match_the_seed(ctx):
     assert "AUTOINCREMENT" in sql and "prompt_hash TEXT NOT NULL UNIQUE" in sql
 
 
+@pytest.mark.sqlite
 def test_the_seed_indexes_exist_under_their_names(ctx):
     found = indexes(fresh_database(ctx))
     for name, spec in SEED_INDEXES.items():
@@ -63,7 +68,7 @@ def test_the_seed_indexes_exist_under_their_names(ctx):
 
 def test_schema_creation_is_idempotent_and_versioned(ctx):
     database = gallery_db.ready()
-    assert gallery_db.schema_version(database) == len(MIGRATIONS)
+    assert engines.schema_version(database) == len(MIGRATIONS)
     assert gallery_db.migrate(database) == len(MIGRATIONS)
     assert gallery_db.migrate(database) == len(MIGRATIONS)
 
@@ -74,6 +79,7 @@ def test_init_db_command(runner, app):
     assert f"schema version {len(MIGRATIONS)}" in result.output
 
 
+@pytest.mark.sqlite
 def test_sqlite_connection_settings(ctx):
     database = gallery_db.ready()
     with database.connection_context():

@@ -47,6 +47,7 @@ def test_an_older_use_does_not_move_last_use_back(ctx):
     assert older.first_used_at == datetime(2025, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.sqlite
 def test_times_are_stored_in_utc(ctx):
     store.record_use("tz", used_at=datetime(2026, 5, 1, 12, tzinfo=UTC) + timedelta(hours=0))
     database = Prompt._meta.database
@@ -248,6 +249,7 @@ def test_stats_of_an_empty_store(ctx):
     assert s.first_activity is None and s.models == []
 
 
+@pytest.mark.sqlite
 def test_backup_is_a_consistent_copy(ctx, tmp_path):
     for i in range(20):
         store.record_use(f"backed up {i}", image_data=png() if i % 2 else None)

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from gallery import create_app
 from gallery import db as gallery_db
+from tests.conftest import unavailable
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # gitignored
 CHROMIUM = os.environ.get("GALLERY_CHROMIUM", "/usr/bin/chromium")
@@ -39,13 +40,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
-
-
-def unavailable(reason):
-    """Skip, or fail when GALLERY_REQUIRE_ALL=1 says every leg must run."""
-    if os.environ.get("GALLERY_REQUIRE_ALL") == "1":
-        pytest.fail(f"{reason} (GALLERY_REQUIRE_ALL=1)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -84,17 +78,20 @@ def app_config():
 
 
 @pytest.fixture
-def app(tmp_path, app_config):
+def app(tmp_path, app_config, database_url):
     """Like tests/conftest.py's app, with an admin password and small pages."""
-    instance = tmp_path / "instance"
     config = {
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATABASE_URL": f"sqlite:///{instance / 'gallery.db'}",
+        "DATABASE_URL": database_url,
         "ADMIN_PASSWORD_HASH": admin_password_hash(),
         "PAGE_SIZE": PAGE_SIZE,
     }
-    return create_app(config | app_config, instance_path=instance)
+    app = create_app(config | app_config, instance_path=tmp_path / "instance")
+    yield app
+    database = app.extensions["gallery_db"]
+    if hasattr(database, "close_all"):
+        database.close_all()
 
 
 @pytest.fixture

@@ -1,0 +1,149 @@
+"""What differs between SQLite and PostgreSQL, outside search: connections, schema
+version, scalar min/max, size on disk, backup and upkeep."""
+
+import sqlite3
+from pathlib import Path
+
+from peewee import SqliteDatabase, fn
+from playhouse.db_url import parse
+
+from .errors import InvalidInput
+
+# WAL lets readers run beside the one writer; NORMAL sync is crash-safe in WAL mode
+# (a killed process loses nothing committed; only power loss may drop the last commits).
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -32_000,  # KiB
+    "temp_store": "memory",
+}
+BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
+
+
+def open_database(url, pool_size=8):
+    """Make (but do not connect) the database object for a URL."""
+    if url.startswith("sqlite:///"):
+        return open_sqlite(Path(url.removeprefix("sqlite:///")))
+    if url.partition("://")[0] in POSTGRES_SCHEMES:
+        return open_postgres(url, pool_size)
+    scheme = url.partition(":")[0] or url
+    raise InvalidInput(
+        f"unsupported database URL {scheme!r}: use sqlite:///path/to/file.db "
+        "or postgresql://user@host:5432/dbname",
+        field="DATABASE_URL",
+    )
+
+
+def open_sqlite(path):
+    """A SQLite file, its folder made if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # IMMEDIATE: a write transaction takes the write lock up front, so two
+    # writers queue on the busy timeout instead of failing on a stale snapshot.
+    return SqliteDatabase(
+        str(path),
+        pragmas=SQLITE_PRAGMAS,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        lock_type="IMMEDIATE",
+        returning_clause=True,
+    )
+
+
+def open_postgres(url, pool_size):
+    """A pool of psycopg 3 connections; each request borrows one and gives it back."""
+    try:
+        from playhouse.postgres_ext import PooledPsycopg3Database
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InvalidInput("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
+    params = parse(url)
+    # Sessions in UTC: naive UTC datetimes mean the same on both engines.
+    params["options"] = f"-c timezone=UTC {params.get('options', '')}".strip()
+    return PooledPsycopg3Database(
+        params.pop("database"),
+        max_connections=int(pool_size),
+        stale_timeout=300,
+        timeout=30,  # seconds to wait for a free connection before failing
+        **params,
+    )
+
+
+def is_sqlite(database):
+    """True for SQLite, False for PostgreSQL."""
+    return isinstance(database, SqliteDatabase)
+
+
+def dialect(database):
+    """ "sqlite" or "postgres": which statements of a migration apply."""
+    return "sqlite" if is_sqlite(database) else "postgres"
+
+
+def lock_for_migration(database):
+    """Inside a transaction: make concurrent migrators wait for each other."""
+    if not is_sqlite(database):  # SQLite's IMMEDIATE transaction already holds the lock
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+
+
+def schema_version(database):
+    """The number of migrations applied to this database."""
+    if is_sqlite(database):
+        return database.execute_sql("PRAGMA user_version").fetchone()[0]
+    database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
+    row = database.execute_sql("SELECT MAX(version) FROM gallery_schema").fetchone()
+    return row[0] or 0
+
+
+def set_schema_version(database, version):
+    """Record that `version` migrations are applied (inside the migration's transaction)."""
+    if is_sqlite(database):
+        database.execute_sql(f"PRAGMA user_version = {int(version)}")
+    else:
+        database.execute_sql("DELETE FROM gallery_schema")
+        database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))
+
+
+def greatest(database, a, b):
+    """The later/larger of two SQL values (a scalar max)."""
+    return fn.MAX(a, b) if is_sqlite(database) else fn.GREATEST(a, b)
+
+
+def least(database, a, b):
+    """The earlier/smaller of two SQL values (a scalar min)."""
+    return fn.MIN(a, b) if is_sqlite(database) else fn.LEAST(a, b)
+
+
+def database_size(database):
+    """Bytes the store takes on disk (SQLite: with its write-ahead log)."""
+    if not is_sqlite(database):
+        return database.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0]
+    path = Path(database.database)
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def backup_to(database, target):
+    """A consistent copy of a live SQLite database through the online backup API."""
+    if not is_sqlite(database):
+        raise InvalidInput("back up PostgreSQL with pg_dump, or copy-db to a SQLite file")
+    target = Path(target)
+    if target.exists():
+        raise InvalidInput(f"{target} already exists; choose a new file name", "path")
+    if not target.parent.is_dir():
+        raise InvalidInput(f"folder {target.parent} does not exist", "path")
+    copy = sqlite3.connect(target)
+    try:
+        database.connection().backup(copy)
+    finally:
+        copy.close()
+    return target.stat().st_size
+
+
+def optimize(database):
+    """Planner statistics, a compact full-text index, free space given back."""
+    if not is_sqlite(database):
+        database.execute_sql("VACUUM ANALYZE prompts")
+        return
+    database.execute_sql("PRAGMA optimize")
+    database.execute_sql("INSERT INTO prompts_fts (prompts_fts) VALUES ('optimize')")
+    database.execute_sql("VACUUM")
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")

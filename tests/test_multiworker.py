@@ -1,0 +1,91 @@
+"""Several gunicorn workers on one database, fed by several client processes: nothing lost."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from gallery import store, tokens
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = """
+import json, sys, urllib.request
+base, token, client, calls = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for i in range(calls):
+    body = json.dumps({"prompt_text": f"shared prompt {(client + i) % 5}", "model": f"c{client}"})
+    request = urllib.request.Request(base + "/api/prompts/", data=body.encode(), headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status in (200, 201), answer.status
+print("ok")
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(base, server, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
+                if json.load(answer) == {"status": "ok"}:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("gunicorn did not become healthy")
+
+
+@pytest.fixture
+def gunicorn(app, tmp_path):
+    """gunicorn with 4 workers on 127.0.0.1, on the test's database."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        GALLERY_DATABASE_URL=app.config["DATABASE_URL"],
+        GALLERY_SECRET_KEY="test",
+    )
+    command = [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*command, "gallery:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_four_workers_and_four_clients_lose_nothing(ctx, gunicorn):
+    token = tokens.create_token("load")
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENT, gunicorn, token, str(n), "100"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for client in clients:
+        out, err = client.communicate(timeout=300)
+        assert client.returncode == 0 and out.strip() == "ok", err[-2000:]
+    stats = store.get_stats()
+    assert stats.total_prompts == 5 and stats.total_uses == 400

@@ -1,0 +1,77 @@
+"""The PostgreSQL schema: the seed's columns in PostgreSQL's natural types, the seed's indexes."""
+
+import pytest
+
+from gallery import db as gallery_db
+from gallery import engines, store
+from gallery.errors import InvalidInput
+from gallery.migrations import MIGRATIONS
+
+pytestmark = pytest.mark.postgres
+
+SEED_COLUMNS = [
+    ("id", "bigint", "NO"),
+    ("prompt_text", "text", "NO"),
+    ("prompt_hash", "text", "NO"),
+    ("total_uses", "integer", "NO"),
+    ("first_used_at", "timestamp with time zone", "NO"),
+    ("last_used_at", "timestamp with time zone", "NO"),
+    ("model", "text", "YES"),
+    ("thumbnail_data", "bytea", "YES"),
+    ("thumbnail_mime", "text", "YES"),
+    ("thumbnail_width", "integer", "YES"),
+    ("thumbnail_height", "integer", "YES"),
+]
+
+
+def rows(sql, *params):
+    return gallery_db.ready().execute_sql(sql, params).fetchall()
+
+
+def test_columns_and_types(ctx):
+    columns = rows(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'prompts' AND table_schema = current_schema() "
+        "ORDER BY ordinal_position"
+    )
+    assert columns == SEED_COLUMNS
+    defaults = dict(
+        rows(
+            "SELECT column_name, column_default FROM information_schema.columns "
+            "WHERE table_name = 'prompts' AND table_schema = current_schema()"
+        )
+    )
+    assert defaults["total_uses"] == "1"
+    assert defaults["first_used_at"] == defaults["last_used_at"] == "CURRENT_TIMESTAMP"
+
+
+def test_seed_indexes(ctx):
+    indexes = dict(
+        rows(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'prompts' "
+            "AND schemaname = current_schema()"
+        )
+    )
+    assert "UNIQUE INDEX idx_prompts_hash" in indexes["idx_prompts_hash"]
+    assert indexes["idx_prompts_last_used"].endswith("(last_used_at DESC)")
+    assert indexes["idx_prompts_total_uses"].endswith("(total_uses DESC)")
+    assert indexes["idx_prompts_model"].endswith("(model)")
+    assert "gin" in indexes["idx_prompts_fts"]
+
+
+def test_migrations_are_versioned_and_idempotent(ctx):
+    database = gallery_db.ready()
+    assert engines.schema_version(database) == len(MIGRATIONS)
+    assert gallery_db.migrate(database) == len(MIGRATIONS)
+
+
+def test_times_are_stored_as_utc_instants(ctx):
+    store.record_use("tz", used_at="2026-05-01T14:00:00+02:00")
+    (value,) = rows("SELECT last_used_at AT TIME ZONE 'UTC' FROM prompts")[0]
+    assert str(value) == "2026-05-01 12:00:00"
+
+
+def test_database_size_and_backup_advice(ctx):
+    assert store.get_stats().database_bytes > 0
+    with pytest.raises(InvalidInput, match="pg_dump"):
+        store.backup("/tmp/never-written.db")
