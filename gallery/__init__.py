@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as settings
-from . import db
+from . import db, security
 
 
 def create_app(config=None, instance_path=None):
@@ -30,6 +30,7 @@ def create_app(config=None, instance_path=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 
+    security.init_app(app)
     db.init_app(app)
     register_web(app)
     from . import cli

@@ -1,5 +1,8 @@
 """Blueprint "admin": sign-in, delete, cleanup and database upkeep, CSRF-checked."""
 
+import time
+from datetime import UTC, datetime
+
 from flask import (
     Blueprint,
     current_app,
@@ -12,7 +15,7 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from . import importer, store
+from . import importer, store, throttle
 from .csrf import check_csrf
 from .errors import Forbidden, InvalidInput
 from .htmx import is_htmx, render
@@ -44,13 +47,19 @@ def sign_in():
     if request.method == "POST":
         if not admin_enabled():
             raise Forbidden("admin actions are disabled: no admin password is set")
+        address = request.remote_addr or "unknown"
+        throttle.check_allowed(address)
         password = request.form.get("password", "")
+        # check_password_hash compares in constant time.
         if check_password_hash(current_app.config["ADMIN_PASSWORD_HASH"], password):
+            throttle.forget(address)
             session.clear()  # a new session id's worth: drop anything from before
             session["admin"] = True
+            session["signed_in_at"] = int(time.time())
             session.permanent = True
             flash("Signed in.")
             return redirect(url_for(".dashboard"))
+        throttle.record_failure(address)
         error = "That password is not right."
     status = 401 if error else 200
     return render_template("sign_in.html", error=error, enabled=admin_enabled()), status
@@ -69,7 +78,18 @@ def dashboard():
     """Cleanup and upkeep, with the store's figures."""
     if not is_admin():
         return redirect(url_for(".sign_in"))
-    return render_template("admin.html", stats=store.get_stats())
+    return render_template(
+        "admin.html",
+        stats=store.get_stats(),
+        session_ends=session_ends(),
+        recently_deleted=store.recently_deleted(),
+    )
+
+
+def session_ends():
+    """When this admin session expires (signed cookies older than this are refused)."""
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    return datetime.fromtimestamp(session.get("signed_in_at", time.time()) + lifetime, UTC)
 
 
 @bp.delete("/prompts/<int:prompt_id>")
@@ -77,7 +97,7 @@ def delete_prompt(prompt_id):
     """Delete from a card (htmx): an empty body removes the card, a notice confirms."""
     require_admin()
     store.delete_prompt(prompt_id)
-    return render_template("_notice.html", message=f"Deleted prompt #{prompt_id}.", oob=True)
+    return render_template("_notice.html", deleted=prompt_id, oob=True)
 
 
 @bp.post("/prompts/<int:prompt_id>/delete")
@@ -85,8 +105,19 @@ def delete_prompt_form(prompt_id):
     """Delete from a plain form (no JavaScript), then back to the gallery."""
     require_admin()
     store.delete_prompt(prompt_id)
-    flash(f"Deleted prompt #{prompt_id}.")
+    flash(f"Deleted prompt #{prompt_id}. It can be restored from the admin page for a while.")
     return redirect(url_for("gallery.index"))
+
+
+@bp.post("/prompts/<int:prompt_id>/restore")
+def restore_prompt(prompt_id):
+    """Undo a recent delete, from the notice or from the admin page."""
+    require_admin()
+    prompt = store.restore_prompt(prompt_id)
+    if is_htmx():
+        return render_template("_notice.html", restored=prompt, oob=False)
+    flash(f"Restored prompt #{prompt.id}.")
+    return redirect(url_for("gallery.prompt", prompt_id=prompt.id))
 
 
 @bp.post("/cleanup")

@@ -265,6 +265,16 @@ def revoke_token(name):
     click.echo(f"Token {name!r} revoked.")
 
 
+@gallery.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="Replace the live store with this backup?")
+@fail_clearly
+def restore(path):
+    """Replace the live database with backup PATH, after checking it; keeps the old file."""
+    kept = store.restore(path)
+    click.echo(f"Restored from {path}. The previous store is kept as {kept}.")
+
+
 @gallery.command("demo")
 @fail_clearly
 def load_demo():

@@ -19,6 +19,7 @@ DEFAULTS = {
     "THUMBNAIL_QUALITY": 80,
     "MAX_IMAGE_PIXELS": 64_000_000,
     "PAGE_SIZE": 24,
+    "UNDO_MINUTES": 10,  # how long a deleted prompt can be restored
     "ADMIN_PASSWORD_HASH": None,  # None: admin actions are disabled
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # seconds an admin stays signed in
     "SESSION_COOKIE_SAMESITE": "Lax",

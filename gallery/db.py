@@ -1,7 +1,9 @@
 """The database: a proxy chosen at run time, its connection hooks and its migrations."""
 
+import time
+
 from flask import current_app, has_app_context, request
-from peewee import DatabaseProxy
+from peewee import DatabaseProxy, OperationalError
 
 from . import engines
 from .config import standalone_settings
@@ -85,3 +87,21 @@ def init_app(app):
         except Exception as exc:  # any driver error means "not healthy", and says why
             return {"status": "unavailable", "error": str(exc)[:300]}, 503
         return {"status": "ok"}
+
+
+def retry_when_busy(operation, attempts=5, first_wait=0.05):
+    """Run `operation()`; if the database stays locked past its busy timeout, back off and retry.
+
+    Writers already queue on SQLite's 30 s busy timeout; this is the bounded second
+    line, so "database is locked" reaches no user unless the wait is truly hopeless.
+    Inside a transaction it runs once: retrying part of a transaction would be wrong.
+    """
+    database = db.obj
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or attempt == attempts - 1 or database.in_transaction():
+                raise
+            time.sleep(first_wait * 2**attempt)

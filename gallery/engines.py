@@ -2,6 +2,7 @@
 version, scalar min/max, size on disk, backup and upkeep."""
 
 import sqlite3
+import time
 from pathlib import Path
 
 from peewee import SqliteDatabase, fn
@@ -147,3 +148,53 @@ def optimize(database):
     database.execute_sql("INSERT INTO prompts_fts (prompts_fts) VALUES ('optimize')")
     database.execute_sql("VACUUM")
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def restore_from(database, source, schema_versions):
+    """Replace a live SQLite database with a checked backup; return where the old one went."""
+    if not is_sqlite(database):
+        raise InvalidInput("restore PostgreSQL with pg_restore, or copy-db from a SQLite file")
+    source = Path(source)
+    if not source.is_file():
+        raise InvalidInput(f"{source} is not a file", "path")
+    check_backup(source, schema_versions)
+    live = Path(database.database)
+    kept = live.with_name(f"{live.name}.before-restore-{int(time.time())}")
+    backup_to(database, kept)
+    candidate = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        # The backup API swaps the pages in one step, under the live file's locks,
+        # so connections of a running gallery see the old store or the new, never a mix.
+        candidate.backup(database.connection())
+    except sqlite3.Error as exc:
+        raise InvalidInput(
+            f"could not restore {source}: {exc}; the live store is unchanged"
+        ) from None
+    finally:
+        candidate.close()
+    return kept
+
+
+def check_backup(path, schema_versions):
+    """Refuse a file that is not an intact gallery database this version can read."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            has_prompts = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prompts'"
+            ).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{path} is not a SQLite database ({exc})", "path") from None
+    if integrity != "ok":
+        raise InvalidInput(f"{path} fails its integrity check: {integrity}", "path")
+    if not has_prompts or version < 1:
+        raise InvalidInput(f"{path} is not a Prompt Gallery database", "path")
+    if version > schema_versions:
+        raise InvalidInput(
+            f"{path} has schema version {version}, newer than this gallery's {schema_versions}",
+            "path",
+        )

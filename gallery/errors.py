@@ -66,6 +66,16 @@ class UnsupportedMediaType(InvalidInput):
         super().__init__(message, code="unsupported_media_type")
 
 
+class TooManyAttempts(InvalidInput):
+    """Too many failed sign-ins from one address; try again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message, retry_after):
+        super().__init__(message, code="too_many_attempts")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def wants_json():
     """API paths answer errors in JSON; pages answer in HTML."""
     from flask import request

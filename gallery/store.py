@@ -11,9 +11,10 @@ from typing import NamedTuple
 from peewee import EXCLUDED, fn
 
 from . import db as database
-from . import engines
+from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
+from .migrations import MIGRATIONS
 from .models import DEFAULT_LIMIT, Prompt, utcnow
 from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
@@ -103,7 +104,7 @@ def upsert(db, row):
         )
         .returning(*Prompt.card_columns())
     )
-    return next(iter(query.execute()))
+    return database.retry_when_busy(lambda: next(iter(query.execute())))
 
 
 def thumbnail_columns(thumbnail):
@@ -233,11 +234,19 @@ def recent(limit=10, model=None):
 
 
 def delete_prompt(prompt_id):
-    """Delete a prompt and its thumbnail, or NotFound."""
-    database.ready()
-    deleted = Prompt.delete().where(Prompt.id == check_id(prompt_id)).execute()
-    if not deleted:
+    """Delete a prompt and its thumbnail (restorable for UNDO_MINUTES), or NotFound."""
+    if not trash.delete(database.ready(), check_id(prompt_id)):
         raise NotFound(f"no prompt with id {prompt_id}", "id")
+
+
+def restore_prompt(prompt_id):
+    """Undo a recent delete; returns the prompt as it now stands, or NotFound."""
+    return trash.restore(database.ready(), check_id(prompt_id))
+
+
+def recently_deleted():
+    """[(id, prompt_text, deleted_at)] of deletes that can still be undone."""
+    return trash.recent(database.ready())
 
 
 def check_id(prompt_id):
@@ -341,6 +350,14 @@ def get_stats():
 def backup(path):
     """Write a consistent copy of the live store to a new file; return its size."""
     return engines.backup_to(database.ready(), path)
+
+
+def restore(path):
+    """Replace the live store with a checked backup; the old file is kept beside it."""
+    db = database.ready()
+    kept = engines.restore_from(db, path, len(MIGRATIONS))
+    database.migrate(db)  # an older backup comes up to today's schema
+    return kept
 
 
 def optimize():

@@ -41,10 +41,14 @@ def unavailable(reason):
 
 
 def with_search_path(url, schema):
-    """The URL with its connections' search_path set to `schema` (then public)."""
+    """The URL with its connections' search_path set to `schema` alone.
+
+    Not `schema,public`: gallery tables someone made in public would be found first
+    by name and the test would run against them (unaccent is called as public.unaccent).
+    """
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    query["options"] = f"{query.get('options', '')} -c search_path={schema},public".strip()
+    query["options"] = f"{query.get('options', '')} -c search_path={schema}".strip()
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 

@@ -199,3 +199,49 @@ def test_import_needs_admin_and_token(admin, client, ctx):
     assert client.post("/admin/import", data=files()).status_code == 403
     empty = admin.post("/admin/import", data={"csrf_token": admin.token})
     assert empty.status_code == 400
+
+
+def test_undo_a_delete_from_the_notice(admin, ctx):
+    prompt = store.record_use("brought back", model="m")
+    headers = {"HX-Request": "true", "X-CSRF-Token": admin.token}
+    notice = admin.delete(f"/admin/prompts/{prompt.id}", headers=headers).get_data(as_text=True)
+    assert "Undo" in notice and f"/admin/prompts/{prompt.id}/restore" in notice
+    assert count() == 0
+    assert "brought back" in admin.get("/admin/").get_data(as_text=True)  # recently deleted
+    answer = admin.post(f"/admin/prompts/{prompt.id}/restore", headers=headers)
+    assert answer.status_code == 200 and "Restored prompt" in answer.get_data(as_text=True)
+    restored = store.get_prompt(prompt.id)
+    assert (restored.prompt_text, restored.model, restored.total_uses) == ("brought back", "m", 1)
+    assert store.recently_deleted() == []
+    from gallery.search import search_prompts
+
+    assert [p.id for p in search_prompts("brought").items] == [prompt.id]
+
+
+def test_undo_merges_with_a_prompt_recorded_again_meanwhile(admin, ctx):
+    prompt = store.record_use("twice")
+    store.record_use("twice")
+    store.delete_prompt(prompt.id)
+    again = store.record_use("TWICE")
+    back = store.restore_prompt(prompt.id)
+    assert back.id == again.id and back.total_uses == 3
+
+
+def test_undo_window_passes(admin, ctx, app):
+    import time
+
+    prompt = store.record_use("gone for good")
+    store.delete_prompt(prompt.id)
+    app.config["UNDO_MINUTES"] = 0.001  # 60 ms
+    time.sleep(0.1)
+    assert store.recently_deleted() == []
+    response = admin.post(f"/admin/prompts/{prompt.id}/restore", data={"csrf_token": admin.token})
+    assert response.status_code == 404
+
+
+def test_restore_needs_the_admin(client, admin, ctx):
+    prompt = store.record_use("protected")
+    store.delete_prompt(prompt.id)
+    assert client.post(f"/admin/prompts/{prompt.id}/restore").status_code == 403
+    assert admin.post(f"/admin/prompts/{prompt.id}/restore").status_code == 403  # no token
+    assert count() == 0

@@ -17,30 +17,44 @@ print("ok")
 """
 
 
-def run_workers(database_url, processes, calls):
+READER = """
+import sys
+from gallery import store
+from gallery.search import search_prompts
+for i in range(int(sys.argv[2])):
+    store.list_prompts("popular", limit=10)
+    search_prompts("shared prompt", limit=5)
+    store.get_stats()
+print("ok")
+"""
+
+
+def run_workers(database_url, processes, calls, readers=0):
     env = dict(os.environ, GALLERY_DATABASE_URL=database_url)
+    scripts = [WORKER] * processes + [READER] * readers
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(n), str(calls)],
+            [sys.executable, "-c", script, str(n), str(calls)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n in range(processes)
+        for n, script in enumerate(scripts)
     ]
     results = [w.communicate(timeout=240) for w in workers]
     for worker, (out, err) in zip(workers, results, strict=True):
         assert worker.returncode == 0 and out.strip() == "ok", err
 
 
-# SQLite: one machine's writers; PostgreSQL: the many workers it is chosen for.
+# SQLite: one machine's writers; PostgreSQL: the many workers it is chosen for. Readers
+# list, search and count meanwhile: nobody may see "database is locked".
 PROCESSES = 8 if ENGINE == "postgres" else 4
 
 
 def test_processes_lose_no_use(ctx, app):
     url = app.config["DATABASE_URL"]
-    run_workers(url, processes=PROCESSES, calls=250)
+    run_workers(url, processes=PROCESSES, calls=250, readers=2)
     stats = store.get_stats()
     assert stats.total_prompts == 3
     assert stats.total_uses == PROCESSES * 250

@@ -48,6 +48,22 @@ def test_admin_deletes_a_card_without_a_reload(page, expect, browser_log, sign_i
     assert exists(in_app, ids[0]) and exists(in_app, ids[2])
 
 
+def test_undo_in_the_notice_brings_the_prompt_back(page, expect, browser_log, sign_in, ids, in_app):
+    sign_in(page)
+    page.goto("/")
+    browser_log.accept_dialogs = True
+    page.locator(f'#cards article.card[data-id="{ids[2]}"] button.delete').click()
+    expect(page.locator("#notice")).to_contain_text("Deleted")
+    assert not exists(in_app, ids[2])
+
+    page.locator("#notice button.undo").click()
+
+    expect(page.locator("#notice")).to_contain_text("Restored prompt")
+    assert exists(in_app, ids[2])
+    page.reload()
+    expect(page.locator(f'#cards article.card[data-id="{ids[2]}"]')).to_have_count(1)
+
+
 def test_dismissing_the_confirm_keeps_the_prompt(page, expect, browser_log, sign_in, ids, in_app):
     sign_in(page)
     page.goto("/")

@@ -1,0 +1,99 @@
+"""Backups taken while the gallery writes, and restores that check before they replace."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from gallery import store
+from gallery.errors import InvalidInput
+from gallery.migrations import MIGRATIONS
+
+pytestmark = pytest.mark.sqlite
+
+WRITER = """
+from gallery import store
+i = 0
+while True:
+    store.record_use(f"busy prompt {i % 50}", model="w")
+    i += 1
+    if i == 30:
+        print("writing", flush=True)
+"""
+
+
+def test_backup_while_another_process_writes(ctx, app, tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER],
+        env=dict(os.environ, GALLERY_DATABASE_URL=app.config["DATABASE_URL"]),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        copies = [tmp_path / f"copy{n}.db" for n in range(3)]
+        for copy in copies:
+            store.backup(copy)
+    finally:
+        writer.kill()
+        writer.wait()
+    totals = []
+    for copy in copies:
+        connection = sqlite3.connect(copy)
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        prompts, uses = connection.execute(
+            "SELECT COUNT(*), SUM(total_uses) FROM prompts"
+        ).fetchone()
+        fts = connection.execute("SELECT COUNT(*) FROM prompts_fts").fetchone()[0]
+        assert prompts == fts and uses >= 30
+        totals.append(uses)
+        connection.close()
+    assert totals == sorted(totals) and totals[-1] <= store.get_stats().total_uses
+
+
+def test_restore_replaces_the_store_and_keeps_the_old_one(ctx, runner, tmp_path):
+    store.record_use("kept in the backup")
+    backup = tmp_path / "backup.db"
+    store.backup(backup)
+    store.record_use("made after the backup")
+    result = runner.invoke(args=["gallery", "restore", str(backup), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert [p.prompt_text for p in store.recent()] == ["kept in the backup"]
+    kept = result.output.split("kept as ")[1].strip().rstrip(".")
+    old = sqlite3.connect(kept)
+    assert old.execute("SELECT COUNT(*) FROM prompts").fetchone() == (2,)
+    old.close()
+    assert store.record_use("after the restore").id == 2  # the store carries on
+
+
+def bad_files(tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(os.urandom(8192))
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (x)").connection.close()
+    newer = tmp_path / "newer.db"
+    store.backup(newer)
+    connection = sqlite3.connect(newer)
+    connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    connection.close()
+    return {
+        garbage: "not a SQLite database",
+        other: "not a Prompt Gallery database",
+        newer: "newer than this gallery",
+        tmp_path / "missing.db": "is not a file",
+    }
+
+
+def test_restore_refuses_bad_files_and_changes_nothing(ctx, tmp_path):
+    store.record_use("still here")
+    for path, message in bad_files(tmp_path).items():
+        with pytest.raises(InvalidInput, match=message):
+            store.restore(path)
+    assert [p.prompt_text for p in store.recent()] == ["still here"]
+
+
+def test_restore_command_error_is_one_line(ctx, runner, tmp_path):
+    result = runner.invoke(args=["gallery", "restore", str(tmp_path / "nope.db"), "--yes"])
+    assert result.exit_code == 1 and "is not a file" in result.output

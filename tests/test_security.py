@@ -1,0 +1,190 @@
+"""Security: headers everywhere, hostile query strings, sign-in throttling, credential rules."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.security import generate_password_hash
+
+from gallery import store, tokens
+from gallery.models import utcnow
+from gallery.throttle import SignInFailure
+
+PASSWORD = "correct horse"
+GET_ROUTES = [
+    "/",
+    "/stats",
+    "/prompts/1",
+    "/prompts/1/thumbnail",
+    "/admin/sign-in",
+    "/api/prompts/",
+    "/api/prompts/search",
+    "/api/prompts/popular",
+    "/api/prompts/recent",
+    "/api/prompts/1",
+    "/api/prompts/1/thumbnail",
+    "/api/prompts/stats/overview",
+    "/api/models",
+]
+PARAMETERS = ["q", "model", "sort", "cursor", "limit", "v"]
+
+
+@pytest.fixture
+def admin_app(app):
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
+    return app
+
+
+def token_of(client, url="/admin/sign-in"):
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, password=PASSWORD):
+    return client.post(
+        "/admin/sign-in", data={"password": password, "csrf_token": token_of(client)}
+    )
+
+
+@pytest.mark.parametrize("url", ["/", "/stats", "/api/prompts/", "/nope", "/api/nope"])
+def test_security_headers_everywhere(client, url):
+    response = client.get(url)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_secure_cookie_when_configured(admin_app, ctx):
+    admin_app.config["SESSION_COOKIE_SECURE"] = True
+    client = admin_app.test_client()
+    assert "Secure" in sign_in(client).headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("url", ["/?q=a%00b", "/?model=%00", "/api/prompts/?model=x%00"])
+def test_nul_bytes_are_400(client, url):
+    assert client.get(url).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?q=%E0%A4%A",  # invalid percent-encoding
+        "/?q=" + "lighthouse " * 1000,
+        '/?q="NEAR(a b) OR -c* ^d:e',
+        "/?cursor=eyJ9",
+        "/?cursor=" + "A" * 5000,
+        "/api/prompts/?limit=-5",
+        "/api/prompts/?limit=99999999999999999999",
+        "/api/prompts/search?q=x&cursor=-1",
+        "/api/prompts/search?q=x&cursor=999999999999",
+    ],
+)
+def test_hostile_query_strings_are_never_500(client, ctx, url):
+    store.record_use("a lighthouse")
+    assert client.get(url).status_code in (200, 400)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    route=st.sampled_from(GET_ROUTES),
+    params=st.dictionaries(
+        st.sampled_from(PARAMETERS),
+        st.text(max_size=200) | st.sampled_from(["-1", "0", "10**9", "popular", "relevance"]),
+        max_size=4,
+    ),
+    hx=st.booleans(),
+)
+def test_fuzz_every_route_never_500(client, ctx, route, params, hx):
+    headers = {"HX-Request": "true"} if hx else {}
+    response = client.get(route, query_string=params, headers=headers)
+    assert response.status_code < 500, (route, params, response.get_data(as_text=True)[:300])
+
+
+def test_sign_in_is_throttled_after_five_failures(admin_app, ctx):
+    client = admin_app.test_client()
+    for _ in range(5):
+        assert sign_in(client, "wrong").status_code == 401
+    blocked = sign_in(client)  # even the right password waits
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "try again in" in blocked.get_data(as_text=True)
+    # Fifteen minutes later the failures have aged out.
+    SignInFailure.update(failed_at=utcnow() - timedelta(minutes=16)).execute()
+    assert sign_in(client).status_code == 302
+    assert SignInFailure.select().count() == 0
+
+
+def test_throttle_is_per_address(admin_app, ctx):
+    client = admin_app.test_client()
+    for _ in range(5):
+        sign_in(client, "wrong")
+    other = admin_app.test_client()
+    token = token_of(other)
+    response = other.post(
+        "/admin/sign-in",
+        data={"password": PASSWORD, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
+    assert response.status_code == 302
+
+
+def test_admin_page_shows_when_the_session_ends_and_ends_it(admin_app, ctx):
+    client = admin_app.test_client()
+    sign_in(client)
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "Signed in as the admin until" in html and "End this session" in html
+    token = token_of(client, "/admin/")
+    assert client.post("/admin/sign-out", data={"csrf_token": token}).status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def state_changing_requests(prompt_id):
+    """Every route that changes something: (method, url, form or json body)."""
+    return [
+        ("DELETE", f"/admin/prompts/{prompt_id}", {}),
+        ("POST", f"/admin/prompts/{prompt_id}/delete", {}),
+        ("POST", "/admin/cleanup", {"data": {"without_thumbnail": "yes", "confirm": "yes"}}),
+        ("POST", "/admin/optimize", {}),
+        ("POST", "/admin/import", {"data": {}}),
+        ("POST", "/api/prompts/", {"json": {"prompt_text": "intruder"}}),
+        ("DELETE", f"/api/prompts/{prompt_id}", {}),
+        ("POST", "/api/prompts/cleanup", {"json": {"without_thumbnail": True}}),
+    ]
+
+
+def snapshot():
+    return [(p.id, p.total_uses) for p in store.list_prompts(limit=100).items]
+
+
+def test_every_state_change_refused_without_the_right_credentials(admin_app, ctx):
+    prompt = store.record_use("precious, without a thumbnail")
+    api_token = tokens.create_token("real")
+    before = snapshot()
+    visitor = admin_app.test_client()
+    admin = admin_app.test_client()
+    sign_in(admin)
+    admin_csrf = token_of(admin, "/admin/")
+    attempts = {
+        "nothing": (visitor, {}),
+        "wrong token": (visitor, {"Authorization": "Bearer pg_wrong", "X-CSRF-Token": "wrong"}),
+        # The right credential of the wrong kind: an API token on the pages, and an
+        # admin browser session (with its CSRF token) on the API.
+        "api token on pages": (visitor, {"Authorization": f"Bearer {api_token}"}),
+        "session on api": (admin, {"X-CSRF-Token": admin_csrf}),
+    }
+    for kind, (client, headers) in attempts.items():
+        for method, url, body in state_changing_requests(prompt.id):
+            if kind == "session on api" and not url.startswith("/api/"):
+                continue  # that is the one place this credential is right
+            if kind == "api token on pages" and url.startswith("/api/"):
+                continue
+            response = client.open(url, method=method, headers=headers, **body)
+            assert response.status_code in (400, 401, 403), (kind, method, url)
+            assert snapshot() == before, (kind, method, url)
