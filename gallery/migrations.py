@@ -225,6 +225,71 @@ PG_DELETED_PROMPTS = [
     *DELETED_PROMPTS[1:],
 ]
 
+# 8. Per-model totals kept by triggers, so facets and stats read a few dozen rows
+# instead of scanning every prompt; and an index for the earliest first use.
+MODEL_TOTALS_TABLE = """CREATE TABLE model_totals (
+    model_key TEXT PRIMARY KEY,
+    prompts INTEGER NOT NULL,
+    uses BIGINT NOT NULL,
+    with_thumbnail INTEGER NOT NULL,
+    thumbnail_bytes BIGINT NOT NULL
+)"""
+MODEL_TOTALS_BACKFILL = """INSERT INTO model_totals
+    SELECT COALESCE(model, ''), COUNT(*), SUM(total_uses), COUNT(thumbnail_data),
+           COALESCE(SUM(LENGTH(thumbnail_data)), 0)
+    FROM prompts GROUP BY COALESCE(model, '')"""
+FIRST_USED_INDEX = "CREATE INDEX idx_prompts_first_used ON prompts (first_used_at)"
+SQLITE_ADD = """INSERT INTO model_totals VALUES (
+        COALESCE(new.model, ''), 1, new.total_uses, new.thumbnail_data IS NOT NULL,
+        COALESCE(LENGTH(new.thumbnail_data), 0))
+    ON CONFLICT (model_key) DO UPDATE SET
+        prompts = prompts + 1, uses = uses + excluded.uses,
+        with_thumbnail = with_thumbnail + excluded.with_thumbnail,
+        thumbnail_bytes = thumbnail_bytes + excluded.thumbnail_bytes;"""
+SQLITE_SUBTRACT = """UPDATE model_totals SET
+        prompts = prompts - 1, uses = uses - old.total_uses,
+        with_thumbnail = with_thumbnail - (old.thumbnail_data IS NOT NULL),
+        thumbnail_bytes = thumbnail_bytes - COALESCE(LENGTH(old.thumbnail_data), 0)
+    WHERE model_key = COALESCE(old.model, '');"""
+MODEL_TOTALS = [
+    MODEL_TOTALS_TABLE,
+    f"CREATE TRIGGER model_totals_insert AFTER INSERT ON prompts BEGIN {SQLITE_ADD} END",
+    f"CREATE TRIGGER model_totals_delete AFTER DELETE ON prompts BEGIN {SQLITE_SUBTRACT} END",
+    "CREATE TRIGGER model_totals_update AFTER UPDATE OF total_uses, model, thumbnail_data "
+    f"ON prompts BEGIN {SQLITE_SUBTRACT} {SQLITE_ADD} END",
+    MODEL_TOTALS_BACKFILL,
+    FIRST_USED_INDEX,
+]
+PG_MODEL_TOTALS = [
+    MODEL_TOTALS_TABLE,
+    """CREATE FUNCTION model_totals_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE model_totals SET
+            prompts = prompts - 1, uses = uses - OLD.total_uses,
+            with_thumbnail = with_thumbnail - (OLD.thumbnail_data IS NOT NULL)::int,
+            thumbnail_bytes = thumbnail_bytes - COALESCE(LENGTH(OLD.thumbnail_data), 0)
+        WHERE model_key = COALESCE(OLD.model, '');
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO model_totals VALUES (
+            COALESCE(NEW.model, ''), 1, NEW.total_uses, (NEW.thumbnail_data IS NOT NULL)::int,
+            COALESCE(LENGTH(NEW.thumbnail_data), 0))
+        ON CONFLICT (model_key) DO UPDATE SET
+            prompts = model_totals.prompts + 1, uses = model_totals.uses + EXCLUDED.uses,
+            with_thumbnail = model_totals.with_thumbnail + EXCLUDED.with_thumbnail,
+            thumbnail_bytes = model_totals.thumbnail_bytes + EXCLUDED.thumbnail_bytes;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER model_totals_track
+    AFTER INSERT OR DELETE OR UPDATE OF total_uses, model, thumbnail_data ON prompts
+    FOR EACH ROW EXECUTE FUNCTION model_totals_track()""",
+    MODEL_TOTALS_BACKFILL,
+    FIRST_USED_INDEX,
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -233,4 +298,5 @@ MIGRATIONS = [
     {"sqlite": IMPORTED_FILES, "postgres": PG_IMPORTED_FILES},
     {"sqlite": SIGN_IN_FAILURES, "postgres": PG_SIGN_IN_FAILURES},
     {"sqlite": DELETED_PROMPTS, "postgres": PG_DELETED_PROMPTS},
+    {"sqlite": MODEL_TOTALS, "postgres": PG_MODEL_TOTALS},
 ]

@@ -140,13 +140,30 @@ class Prompt(Model):
     @classmethod
     def models(cls):
         """[(model, prompts, uses)] for every model, the most prompts first."""
-        count = fn.COUNT(cls.id)
-        query = (
-            cls.select(cls.model, count.alias("prompts"), fn.SUM(cls.total_uses).alias("uses"))
-            .group_by(cls.model)
-            .order_by(count.desc(), cls.model)
-        )
-        return [(row.model, row.prompts, row.uses) for row in query.objects()]
+        return [(row.model, row.prompts, row.uses) for row in ModelTotals.in_use()]
+
+
+class ModelTotals(Model):
+    """Per-model counts that triggers keep in step with prompts (see migration 8)."""
+
+    model_key = TextField(primary_key=True)  # "" for prompts recorded without a model
+    prompts = IntegerField()
+    uses = IntegerField()
+    with_thumbnail = IntegerField()
+    thumbnail_bytes = IntegerField()
+
+    class Meta:
+        database = db
+        table_name = "model_totals"
+
+    @property
+    def model(self):
+        return self.model_key or None
+
+    @classmethod
+    def in_use(cls):
+        """Models that still have prompts, the most prompts first."""
+        return list(cls.select().where(cls.prompts > 0).order_by(cls.prompts.desc(), cls.model_key))
 
 
 def thumbnail_version(prompt_id, last_used_at, size, width, height):

@@ -15,7 +15,7 @@ from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
-from .models import DEFAULT_LIMIT, Prompt, utcnow
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, utcnow
 from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
@@ -325,25 +325,22 @@ class Stats:
 def get_stats():
     """Totals, thumbnail coverage and size, per-model counts and activity span."""
     db = database.ready()
-    totals = Prompt.select(
-        fn.COUNT(Prompt.id),
-        fn.COALESCE(fn.SUM(Prompt.total_uses), 0),
-        fn.COUNT(Prompt.thumbnail_mime),
-        fn.COALESCE(fn.SUM(fn.LENGTH(Prompt.thumbnail_data)), 0),
-        fn.MIN(Prompt.first_used_at),
-        fn.MAX(Prompt.last_used_at),
-    ).tuples()
-    prompts, uses, with_thumbnail, thumbnail_bytes, first, last = totals.first()
+    models = ModelTotals.in_use()  # kept by triggers: no scan of the prompts
+    prompts = sum(m.prompts for m in models)
+    with_thumbnail = sum(m.with_thumbnail for m in models)
+    # Each of these walks one end of an index.
+    first = Prompt.first_used_at.python_value(Prompt.select(fn.MIN(Prompt.first_used_at)).scalar())
+    last = Prompt.last_used_at.python_value(Prompt.select(fn.MAX(Prompt.last_used_at)).scalar())
     return Stats(
         total_prompts=prompts,
-        total_uses=uses,
+        total_uses=sum(m.uses for m in models),
         with_thumbnail=with_thumbnail,
         without_thumbnail=prompts - with_thumbnail,
-        thumbnail_bytes=thumbnail_bytes,
+        thumbnail_bytes=sum(m.thumbnail_bytes for m in models),
         database_bytes=engines.database_size(db),
-        first_activity=Prompt.first_used_at.python_value(first),
-        last_activity=Prompt.last_used_at.python_value(last),
-        models=Prompt.models(),
+        first_activity=first,
+        last_activity=last,
+        models=[(m.model, m.prompts, m.uses) for m in models],
     )
 
 

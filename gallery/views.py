@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, request, url_for
 
 from . import store
-from .htmx import render
+from .htmx import is_htmx, render
 from .models import Prompt
 from .search import query_terms, search_prompts
 
@@ -59,7 +59,7 @@ def index():
         model=model,
         sort=sort,
         sorts=SEARCH_SORT_LABELS if q else SORT_LABELS,
-        models=Prompt.models(),
+        models=[] if is_htmx() else Prompt.models(),  # only the full page shows the filter
         no_model=NO_MODEL,
         next_url=next_url,
     )
