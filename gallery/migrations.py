@@ -290,6 +290,10 @@ $$""",
     FIRST_USED_INDEX,
 ]
 
+# 9. Document frequencies of the full-text index, for search to choose its plan.
+# (PostgreSQL's planner already estimates from its own statistics.)
+FTS_VOCAB = ["CREATE VIRTUAL TABLE prompts_fts_vocab USING fts5vocab(prompts_fts, 'row')"]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -299,4 +303,5 @@ MIGRATIONS = [
     {"sqlite": SIGN_IN_FAILURES, "postgres": PG_SIGN_IN_FAILURES},
     {"sqlite": DELETED_PROMPTS, "postgres": PG_DELETED_PROMPTS},
     {"sqlite": MODEL_TOTALS, "postgres": PG_MODEL_TOTALS},
+    {"sqlite": FTS_VOCAB, "postgres": []},
 ]

@@ -38,17 +38,6 @@ def query_terms(query):
     return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
 
 
-def match_expression(terms):
-    """An FTS5 query that cannot be malformed: every term quoted, the last a prefix.
-
-    Operators people type (quotes, *, NEAR, -, parentheses) are not syntax here:
-    the words are what a gallery search means, and nothing can raise.
-    """
-    phrases = [f'"{term}"' for term in terms]
-    phrases[-1] += "*"  # people search while they type the last word
-    return " AND ".join(phrases)
-
-
 def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
     engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
@@ -65,25 +54,124 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
 
 
 class SqliteSearch:
-    """FTS5: the external-content index, ranked by bm25."""
+    """FTS5: the external-content index, ranked by bm25, with a plan chosen per query.
 
-    @staticmethod
-    def matches(terms):
+    How many prompts match decides the plan (document frequencies come from an
+    fts5vocab table). A word in most prompts is cheapest found by walking the sort
+    index and checking each row against the index until a page is full; a rarer one
+    by collecting its matches and sorting those. bm25 ranks at most RANK_AT_MOST
+    candidates - the newest matches - so a word in 80% of a million prompts ranks
+    2,000 rows, not 800,000.
+    """
+
+    WALK_ABOVE = 0.05  # share of prompts matching above which walking the index wins
+    RANK_AT_MOST = 2_000
+    MAX_EXPANSION = 8  # a prefix that stands for at most this many words is spelled out
+
+    @classmethod
+    def matches(cls, terms):
         """A condition on Prompt: the row matches every term."""
-        index = PromptIndex.select(PromptIndex.rowid).where(
-            PromptIndex.match(match_expression(terms))
-        )
+        expression, share = cls.plan(terms)
+        if share > cls.WALK_ABOVE:
+            row_matches = PromptIndex.select(SQL("1")).where(
+                PromptIndex.rowid == Prompt.id, PromptIndex.match(expression)
+            )
+            return fn.EXISTS(row_matches)
+        index = PromptIndex.select(PromptIndex.rowid).where(PromptIndex.match(expression))
         return Prompt.id.in_(index)
 
-    @staticmethod
-    def ranked(terms):
-        """Card rows that match, best first."""
+    @classmethod
+    def ranked(cls, terms):
+        """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
+        expression, _ = cls.plan(terms)
+        candidates = (
+            PromptIndex.select(PromptIndex.rowid, PromptIndex.rank().alias("score"))
+            .where(PromptIndex.match(expression))
+            .order_by(PromptIndex.rowid.desc())
+            .limit(cls.RANK_AT_MOST)
+            .alias("candidates")
+        )
         return (
             Prompt.cards()
-            .join(PromptIndex, on=(PromptIndex.rowid == Prompt.id))
-            .where(PromptIndex.match(match_expression(terms)))
-            .order_by(PromptIndex.rank(), Prompt.id)
+            .join(candidates, on=(candidates.c.rowid == Prompt.id))
+            .order_by(candidates.c.score, Prompt.id)
         )
+
+    @classmethod
+    def plan(cls, terms):
+        """(FTS5 expression, estimated share of prompts matching it).
+
+        The last word is a prefix. When it stands for a few indexed words they are
+        spelled out ("detailed" OR "detailer"): FTS5 merges a prefix's doclists anew
+        on every lookup, which made checking rows one by one 1,000 times slower.
+        """
+        total = ready().execute_sql("SELECT COALESCE(SUM(prompts), 0) FROM model_totals")
+        total = max(total.fetchone()[0], 1)
+        phrases, share = [], 1.0
+        for term in terms[:-1]:
+            phrases.append(quote(term))
+            share *= min(1.0, document_frequency(term, prefix=False) / total)
+        last = folded(terms[-1])
+        words = vocabulary(last, after_prefix(last), cls.MAX_EXPANSION + 1)
+        if 0 < len(words) <= cls.MAX_EXPANSION:
+            phrases.append("(" + " OR ".join(quote(word) for word, _ in words) + ")")
+            frequency = sum(doc for _, doc in words)
+        else:
+            phrases.append(quote(terms[-1]) + "*")
+            frequency = document_frequency(last, prefix=True)
+        share *= min(1.0, frequency / total)
+        return " AND ".join(phrases), share
+
+
+def quote(word):
+    """A word as an FTS5 string: never syntax, whatever it holds."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def folded(term):
+    """A term as the index stores it (unicode61 with remove_diacritics drops accents)."""
+    return "".join(c for c in unicodedata.normalize("NFD", term) if not unicodedata.combining(c))
+
+
+# fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
+# in 800,000 prompts), so answers are kept while the index holds the same prompts:
+# the newest id and the number of prompts tell when that changes.
+_vocabulary = {}
+VOCABULARY_ENTRIES = 2048
+
+
+def vocabulary(lower, upper, limit):
+    """[(word, documents)] of indexed words in [lower, upper), at most `limit` of them."""
+    database = ready()
+    version = database.execute_sql(
+        "SELECT (SELECT MAX(id) FROM prompts), (SELECT SUM(prompts) FROM model_totals)"
+    ).fetchone()
+    key = (id(database), lower, upper, limit)
+    cached = _vocabulary.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    sql = "SELECT term, doc FROM prompts_fts_vocab WHERE term >= ? AND term < ? ORDER BY term"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    words = database.execute_sql(sql, (lower, upper)).fetchall()
+    if len(_vocabulary) >= VOCABULARY_ENTRIES:
+        _vocabulary.clear()  # bounded; a cleared entry costs one recount
+    _vocabulary[key] = (version, words)
+    return words
+
+
+def after_prefix(prefix):
+    """The smallest string greater than every word that starts with `prefix`."""
+    if not prefix:
+        return "\U0010ffff"
+    return prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
+
+
+def document_frequency(term, prefix):
+    """Prompts whose index holds `term` (or, for a prefix, a word starting with it)."""
+    term = folded(term)
+    upper = after_prefix(term) if prefix else term + "\0"
+    return sum(doc for _, doc in vocabulary(term, upper, None))
 
 
 class PostgresSearch:

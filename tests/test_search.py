@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from gallery import store
 from gallery.errors import InvalidInput
-from gallery.search import match_expression, query_terms, search_prompts
+from gallery.search import query_terms, search_prompts
 
 
 @pytest.fixture
@@ -101,9 +101,18 @@ def test_operators_are_words_not_syntax(library):
     assert texts(search_prompts("-fox")) == ["a red fox in the snow"]
 
 
-def test_terms_and_expression():
+def test_terms():
     assert query_terms("Red-Fox_in, the SNOW!") == ["red", "fox", "in", "the", "snow"]
-    assert match_expression(["red", "fo"]) == '"red" AND "fo"*'
+
+
+@pytest.mark.sqlite
+def test_the_last_word_is_spelled_out_when_it_stands_for_few_words(library):
+    from gallery.search import SqliteSearch
+
+    assert SqliteSearch.plan(["red", "fo"])[0] == '"red" AND ("fox")'
+    assert SqliteSearch.plan(["lighthouse"])[0] == '("lighthouse")'
+    assert SqliteSearch.plan(["zebr"])[0] == '"zebr"*'  # no such word: nothing to spell out
+    assert SqliteSearch.plan(query_terms("CAFÉ"))[0] == '("cafe")'
 
 
 @settings(
@@ -118,3 +127,42 @@ def test_any_string_is_safe(library, query):
 def test_five_thousand_characters_of_noise(library):
     noise = ('"*(NEAR -fox) ^ OR AND ' * 250)[:5000]
     assert isinstance(search_prompts(noise).items, list)
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize("query", ["lighthouse", "lighth", "a", "red fo", "fox snow", "zzz"])
+@pytest.mark.parametrize("sort", ["recent", "popular", "oldest"])
+def test_both_plans_find_the_same(library, monkeypatch, query, sort):
+    from gallery.search import SqliteSearch
+
+    for i in range(20):
+        store.record_use(f"a lighthouse study {i}", model="sdxl" if i % 2 else "flux")
+    monkeypatch.setattr(SqliteSearch, "WALK_ABOVE", 2.0)  # always collect the matches
+    collected = [texts(search_prompts(query, sort=sort, limit=100))]
+    collected.append(texts(search_prompts(query, model="sdxl", sort=sort, limit=100)))
+    monkeypatch.setattr(SqliteSearch, "WALK_ABOVE", -1.0)  # always walk the sort index
+    walked = [texts(search_prompts(query, sort=sort, limit=100))]
+    walked.append(texts(search_prompts(query, model="sdxl", sort=sort, limit=100)))
+    assert walked == collected
+
+
+@pytest.mark.sqlite
+def test_relevance_ranks_a_bounded_set_of_the_newest_matches(ctx, monkeypatch):
+    from gallery.search import SqliteSearch, document_frequency
+
+    for i in range(10):
+        store.record_use(f"castle number {i}" + " castle" * (10 - i))  # older ones match better
+    assert document_frequency("castle", prefix=False) == 10
+    assert document_frequency("cas", prefix=True) == 10
+    assert texts(search_prompts("castle"))[0].startswith("castle number 0")
+    monkeypatch.setattr(SqliteSearch, "RANK_AT_MOST", 3)
+    assert [t.split()[2] for t in texts(search_prompts("castle"))] == ["7", "8", "9"]
+
+
+@pytest.mark.sqlite
+def test_a_new_word_is_found_at_once(library):
+    assert texts(search_prompts("lighth")) != []  # the prefix's words are now known
+    store.record_use("lighthearted robots dancing")
+    assert "lighthearted robots dancing" in texts(search_prompts("lighth"))
+    store.delete_prompt(search_prompts("lighthearted").items[0].id)
+    assert "lighthearted robots dancing" not in texts(search_prompts("lighth"))
