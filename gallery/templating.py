@@ -30,6 +30,16 @@ def highlight(text, terms):
     return Markup("").join(parts)
 
 
+# Bidirectional controls (LRE..RLO, LRI..PDI, LRM, RLM) would reorder a tab title or an
+# alt text around them; in page text CSS isolates them (unicode-bidi: plaintext).
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text):
+    """Text for a title or an attribute: bidirectional controls removed (still escaped later)."""
+    return _BIDI_CONTROLS.sub("", text or "")
+
+
 def ago(moment, now=None):
     """'3 days ago', 'just now': how long since `moment`."""
     if moment is None:
@@ -65,5 +75,5 @@ def plural(count, word):
 
 def init_app(app):
     """Register the filters."""
-    for function in (highlight, ago, exact, filesize, plural):
+    for function in (highlight, plain, ago, exact, filesize, plural):
         app.add_template_filter(function)

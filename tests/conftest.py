@@ -104,6 +104,11 @@ def app(tmp_path, database_url):
         instance_path=tmp_path / "instance",
     )
     yield app
+    close_pool(app)
+
+
+def close_pool(app):
+    """Give back an app's pooled PostgreSQL connections (SQLite has none)."""
     database = app.extensions["gallery_db"]
     if hasattr(database, "close_all"):
         database.close_all()
@@ -132,3 +137,29 @@ def samples():
     if not SAMPLES.is_dir():
         pytest.skip(f"sample folder {SAMPLES} not found")
     return SAMPLES
+
+
+ADMIN_PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def admin_app(app):
+    """The app with an admin password set."""
+    from werkzeug.security import generate_password_hash
+
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    return app
+
+
+def csrf_token_from(client, url="/admin/sign-in"):
+    """The CSRF token a page's form carries for this client's session."""
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, password=ADMIN_PASSWORD):
+    """Post the sign-in form as a browser would."""
+    token = csrf_token_from(client)
+    return client.post("/admin/sign-in", data={"password": password, "csrf_token": token})

@@ -1,30 +1,14 @@
 """Admin: sign-in, CSRF on every state change, delete, cleanup and upkeep."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from gallery import create_app, store
+from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
-PASSWORD = "correct horse"
-
-
-@pytest.fixture
-def admin_app(app):
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
-    return app
-
-
-def token_from(client, url="/admin/sign-in"):
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, password=PASSWORD):
-    token = token_from(client)
-    return client.post("/admin/sign-in", data={"password": password, "csrf_token": token})
+PASSWORD = ADMIN_PASSWORD
+token_from = csrf_token_from
 
 
 @pytest.fixture

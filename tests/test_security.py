@@ -1,18 +1,17 @@
 """Security: headers everywhere, hostile query strings, sign-in throttling, credential rules."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.security import generate_password_hash
 
 from gallery import store, tokens
 from gallery.models import utcnow
 from gallery.throttle import SignInFailure
+from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
-PASSWORD = "correct horse"
+PASSWORD = ADMIN_PASSWORD
 GET_ROUTES = [
     "/",
     "/stats",
@@ -31,21 +30,7 @@ GET_ROUTES = [
 PARAMETERS = ["q", "model", "sort", "cursor", "limit", "v"]
 
 
-@pytest.fixture
-def admin_app(app):
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
-    return app
-
-
-def token_of(client, url="/admin/sign-in"):
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, password=PASSWORD):
-    return client.post(
-        "/admin/sign-in", data={"password": password, "csrf_token": token_of(client)}
-    )
+token_of = csrf_token_from
 
 
 @pytest.mark.parametrize("url", ["/", "/stats", "/api/prompts/", "/nope", "/api/nope"])

@@ -33,3 +33,10 @@ def test_sizes_and_plurals():
     assert filesize(1536) == "1.5 KB"
     assert filesize(5 * 1024**3) == "5.0 GB"
     assert plural(1, "use") == "1 use" and plural(3, "use") == "3 uses"
+
+
+def test_plain_drops_bidirectional_controls():
+    from gallery.templating import plain
+
+    assert plain("abc\u202edef\u2066x\u2069") == "abcdefx"
+    assert plain(None) == ""

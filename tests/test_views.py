@@ -162,3 +162,11 @@ def test_empty_gallery_says_so(client, ctx):
 def test_favicon_and_static(client, ctx):
     assert client.get("/favicon.ico").status_code == 200
     assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
+
+
+def test_right_to_left_override_stays_out_of_the_title(client, ctx):
+    prompt = store.record_use("evil \u202egnp.exe <b>bold</b>")
+    html = client.get(f"/prompts/{prompt.id}").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "\u202e" not in title and "&lt;b&gt;" in title
+    assert "\u202e" in html  # the text itself is shown as written

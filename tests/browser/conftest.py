@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from gallery import create_app
 from gallery import db as gallery_db
-from tests.conftest import unavailable
+from tests.conftest import close_pool, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # gitignored
 CHROMIUM = os.environ.get("GALLERY_CHROMIUM", "/usr/bin/chromium")
@@ -89,9 +89,7 @@ def app(tmp_path, app_config, database_url):
     }
     app = create_app(config | app_config, instance_path=tmp_path / "instance")
     yield app
-    database = app.extensions["gallery_db"]
-    if hasattr(database, "close_all"):
-        database.close_all()
+    close_pool(app)
 
 
 @pytest.fixture
