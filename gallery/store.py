@@ -15,7 +15,7 @@ from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
-from .models import DEFAULT_LIMIT, ModelTotals, Prompt, utcnow
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, thumbnail_version, utcnow
 from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
@@ -189,32 +189,27 @@ class StoredThumbnail(NamedTuple):
     version: str
 
 
-def thumbnail_version(prompt_id):
-    """The version tag of a prompt's thumbnail, read without the BLOB, or NotFound."""
-    database.ready()
-    prompt = (
-        Prompt.cards()
-        .where(Prompt.id == check_id(prompt_id), Prompt.thumbnail_data.is_null(False))
-        .first()
-    )
-    if prompt is None:
-        raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
-    return prompt.thumbnail_version
-
-
 def get_thumbnail(prompt_id):
-    """A prompt's thumbnail (data, mime, version), or NotFound."""
+    """A prompt's thumbnail (data, mime, version) in one indexed read, or NotFound."""
     database.ready()
-    prompt = (
-        Prompt.select(Prompt.thumbnail_data, *Prompt.card_columns())
+    row = (
+        Prompt.select(
+            Prompt.thumbnail_data,
+            Prompt.thumbnail_mime,
+            Prompt.last_used_at,
+            Prompt.thumbnail_width,
+            Prompt.thumbnail_height,
+        )
         .where(Prompt.id == check_id(prompt_id), Prompt.thumbnail_data.is_null(False))
+        .tuples()
         .first()
     )
-    if prompt is None:
+    if row is None:
         raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
-    return StoredThumbnail(
-        bytes(prompt.thumbnail_data), prompt.thumbnail_mime, prompt.thumbnail_version
-    )
+    data, mime, last_used_at, width, height = row
+    data = bytes(data)
+    used = Prompt.last_used_at.python_value(last_used_at)
+    return StoredThumbnail(data, mime, thumbnail_version(prompt_id, used, len(data), width, height))
 
 
 def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):

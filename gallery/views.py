@@ -83,14 +83,13 @@ def thumbnail(prompt_id):
 
 def thumbnail_response(prompt_id):
     """The thumbnail with a strong ETag (its version tag, no hashing) and 304 on a match."""
-    version = store.thumbnail_version(prompt_id)
-    if request.if_none_match.contains(version):
+    thumb = store.get_thumbnail(prompt_id)
+    if request.if_none_match.contains(thumb.version):
         response = current_app.response_class(status=304)
     else:
-        thumb = store.get_thumbnail(prompt_id)
         response = current_app.response_class(thumb.data, mimetype=thumb.mime)
-    response.set_etag(version)
-    if request.args.get("v") == version:
+    response.set_etag(thumb.version)
+    if request.args.get("v") == thumb.version:
         response.cache_control.public = True
         response.cache_control.max_age = 365 * 86400
         response.cache_control.immutable = True

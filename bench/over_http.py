@@ -1,0 +1,154 @@
+"""Requests per second over HTTP, ours beside its peers, in one run (127.0.0.1 only).
+
+    python bench/over_http.py bench/stores/100000.db [--seconds 10] [--datasette PATH]
+
+Starts the gallery under gunicorn (2 workers), Datasette on the same SQLite file (full-text
+search enabled on prompts through its prompts_fts table), and bench/blob_app.py (a bare
+Flask route returning a stored BLOB: the ceiling for the thumbnail route). Each URL gets
+`wrk -t2 -c4` for the given seconds; the table gives requests/s and our ratio over theirs.
+Needs Debian's wrk and, for the Datasette rows, a datasette executable.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command, port, probe, env=None):
+    """A server process, once it answers `probe`."""
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=2).read()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"{command[0]} did not start")
+
+
+def wrk(url, seconds, header=None):
+    """(requests/s, non-2xx/3xx count) from wrk -t2 -c4."""
+    command = ["wrk", "-t2", "-c4", f"-d{seconds}s", url]
+    if header:
+        command[1:1] = ["-H", header]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, int(bad.group(1)) if bad else 0
+
+
+def word_in_share(store, share):
+    """An indexed word in about `share` of the prompts."""
+    connection = sqlite3.connect(store)
+    total = connection.execute("SELECT COUNT(*) FROM prompts").fetchone()[0]
+    low, high = int(total * share * 0.8), int(total * share * 1.2)
+    row = connection.execute(
+        "SELECT term FROM prompts_fts_vocab WHERE doc BETWEEN ? AND ? AND length(term) > 3 "
+        "ORDER BY doc DESC LIMIT 1",
+        (low, high),
+    ).fetchone()
+    thumb = connection.execute(
+        "SELECT id FROM prompts WHERE thumbnail_data IS NOT NULL LIMIT 1"
+    ).fetchone()[0]
+    connection.close()
+    return row[0], thumb
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("store", type=Path)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--datasette", default=shutil.which("datasette"))
+    args = parser.parse_args()
+    store = args.store.resolve()
+    word, thumb = word_in_share(store, 0.02)
+    ours, blob, peer = free_port(), free_port(), free_port()
+    env = dict(os.environ, GALLERY_DATABASE_URL=f"sqlite:///{store}", GALLERY_SECRET_KEY="b")
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "2"]
+    servers = [
+        start(
+            [*gunicorn, "-b", f"127.0.0.1:{ours}", "gallery:create_app()"], ours, "/healthz", env
+        ),
+        start(
+            [*gunicorn, "-b", f"127.0.0.1:{blob}", f"bench.blob_app:create({str(store)!r})"],
+            blob,
+            f"/blob/{thumb}",
+        ),
+    ]
+    if args.datasette:
+        servers.append(
+            start(
+                [args.datasette, "serve", str(store), "-p", str(peer)],
+                peer,
+                "/-/versions.json",
+            )
+        )
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ours}/api/prompts/{thumb}") as answer:
+            version = re.search(r"v=([0-9a-f]+)", answer.read().decode()).group(1)
+        thumbnail = f"http://127.0.0.1:{ours}/prompts/{thumb}/thumbnail?v={version}"
+        rows = [("search page, ours", wrk(f"http://127.0.0.1:{ours}/?q={word}", args.seconds))]
+        table = store.stem
+        if args.datasette:
+            base = f"http://127.0.0.1:{peer}/{table}/prompts?_search={word}"
+            rows.append(
+                (
+                    "search, Datasette (no facets/suggestions)",
+                    wrk(f"{base}&_nofacet=1&_nosuggest=1", args.seconds),
+                )
+            )
+            rows.append(("search, Datasette default page", wrk(base, args.seconds)))
+            rows.append(
+                (
+                    "search, Datasette JSON",
+                    wrk(
+                        f"{base}&_nofacet=1&_nosuggest=1".replace("/prompts?", "/prompts.json?"),
+                        args.seconds,
+                    ),
+                )
+            )
+        rows.append(("thumbnail 200, ours", wrk(thumbnail, args.seconds)))
+        rows.append(
+            ("thumbnail 304, ours", wrk(thumbnail, args.seconds, f'If-None-Match: "{version}"'))
+        )
+        rows.append(("bare BLOB route", wrk(f"http://127.0.0.1:{blob}/blob/{thumb}", args.seconds)))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"store {store.name}, word {word!r} (~2% of prompts), wrk -t2 -c4 -d{args.seconds}s\n")
+    print("| case | requests/s | errors |\n|---|---|---|")
+    for name, (rate, bad) in rows:
+        print(f"| {name} | {rate:.0f} | {bad} |")
+    rates = dict((name, rate) for name, (rate, _) in rows)
+    if args.datasette:
+        ours_rate = rates["search page, ours"]
+        plain = rates["search, Datasette (no facets/suggestions)"]
+        print(f"\nours / Datasette (no facets): {ours_rate / plain:.1f}x")
+        print(
+            f"ours / Datasette default: {ours_rate / rates['search, Datasette default page']:.1f}x"
+        )
+    print(f"thumbnail / bare BLOB: {rates['thumbnail 200, ours'] / rates['bare BLOB route']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
