@@ -56,6 +56,20 @@ def wrk(url, seconds, header=None):
     return rate, int(bad.group(1)) if bad else 0
 
 
+def children(pid):
+    """The process ids of a process's children (gunicorn's workers)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def worker_peak_rss_mb(pid):
+    """VmHWM: the most resident memory the process ever had."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
 def word_in_share(store, share):
     """An indexed word in about `share` of the prompts."""
     connection = sqlite3.connect(store)
@@ -131,6 +145,7 @@ def main():
             ("thumbnail 304, ours", wrk(thumbnail, args.seconds, f'If-None-Match: "{version}"'))
         )
         rows.append(("bare BLOB route", wrk(f"http://127.0.0.1:{blob}/blob/{thumb}", args.seconds)))
+        peak_mb = [worker_peak_rss_mb(pid) for pid in children(servers[0].pid)]
     finally:
         for server in servers:
             server.terminate()
@@ -147,6 +162,7 @@ def main():
         print(
             f"ours / Datasette default: {ours_rate / rates['search, Datasette default page']:.1f}x"
         )
+    print(f"peak RSS of our gunicorn workers: {', '.join(f'{mb:.0f} MB' for mb in peak_mb)}")
     print(f"thumbnail / bare BLOB: {rates['thumbnail 200, ours'] / rates['bare BLOB route']:.2f}")
 
 

@@ -86,6 +86,28 @@ def cases(client, app):
     yield "thumbnail 304", get(client, url, {"If-None-Match": f'"{thumb.thumbnail_version}"'}, 304)
 
 
+def recording_rates(count=300):
+    """record_use calls per second into a fresh store, without and with a 768 px image."""
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.effect_noise((768, 768), 60).convert("RGB").save(buffer, "PNG")
+    image = buffer.getvalue()
+    folder = Path(tempfile.mkdtemp())
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'r.db'}"}, instance_path=folder)
+    rates = {}
+    with app.app_context():
+        for label, data in (("record_use, no image", None), ("record_use, with image", image)):
+            started = time.perf_counter()
+            for n in range(count):
+                store.record_use(f"throughput {label} {n % 50}", model="m", image_data=data)
+            rates[label] = count / (time.perf_counter() - started)
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", type=Path)
@@ -102,6 +124,9 @@ def main():
         with app.app_context():
             median, p95 = timed(call, args.repeat)
         print(f"| {name} | {median:.1f} | {p95:.1f} |")
+    print("\n| writes (fresh store) | calls/s |\n|---|---|")
+    for label, rate in recording_rates().items():
+        print(f"| {label} | {rate:.0f} |")
 
 
 if __name__ == "__main__":
