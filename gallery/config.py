@@ -27,6 +27,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,  # bytes of one request body
     "MAX_IMAGE_BYTES": 20 * 1024 * 1024,  # bytes of one uploaded image
     "API_READ_REQUIRES_TOKEN": False,
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers count
 }
 
 

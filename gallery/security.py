@@ -1,6 +1,7 @@
 """Headers every answer carries, and the request checks that come before any view."""
 
 from flask import current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import InvalidInput, TooLarge
 
@@ -51,7 +52,11 @@ def refuse_oversized_bodies():
 
 
 def init_app(app):
-    """Install the header hook and the request checks."""
+    """Install the header hook, the request checks and, behind proxies, ProxyFix."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client's address (for sign-in throttling) and scheme as the proxy saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.before_request(refuse_oversized_bodies)
     app.before_request(refuse_nul_bytes)
     app.after_request(add_headers)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.security import generate_password_hash
 
 from gallery import store, tokens
 from gallery.models import utcnow
@@ -173,3 +174,30 @@ def test_every_state_change_refused_without_the_right_credentials(admin_app, ctx
             response = client.open(url, method=method, headers=headers, **body)
             assert response.status_code in (400, 401, 403), (kind, method, url)
             assert snapshot() == before, (kind, method, url)
+
+
+def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, database_url):
+    from gallery import create_app
+
+    app = create_app(
+        {"DATABASE_URL": database_url, "TRUSTED_PROXIES": 1, "SECRET_KEY": "t"},
+        instance_path=tmp_path / "proxied",
+    )
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
+    client = app.test_client()
+    with app.app_context():
+        for _ in range(5):
+            token = token_of(client)
+            client.post(
+                "/admin/sign-in",
+                data={"password": "wrong", "csrf_token": token},
+                headers={"X-Forwarded-For": "203.0.113.9"},
+            )
+        assert SignInFailure.select().where(SignInFailure.address == "203.0.113.9").count() == 5
+    token = token_of(client)
+    other = client.post(
+        "/admin/sign-in",
+        data={"password": PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert other.status_code == 302  # another client behind the same proxy is not blocked
