@@ -6,6 +6,8 @@ from typing import IO, NamedTuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import vips_thumbnails
+
 # What browsers and image generators produce (camera MPO files open as "JPEG"). Naming them keeps
 # the other plugins, some of which shell out (EPS runs Ghostscript), away from uploads.
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
@@ -35,6 +37,10 @@ def make_thumbnail(
     data = _read(image)
     if not data:
         raise ThumbnailError("empty file")
+    if vips_thumbnails.available() and vips_thumbnails.handles(data):
+        made = vips_thumbnails.vips_thumbnail(data, max_side, quality, max_pixels, ThumbnailError)
+        if made is not None:
+            return Thumbnail(made[0], "image/webp", made[1], made[2])
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             _check_size(im, max_pixels)

@@ -15,7 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageOps, ImageStat, PngImagePlugin
 
+from gallery import vips_thumbnails
 from gallery.thumbnails import Thumbnail, ThumbnailError, make_thumbnail
+from tests.conftest import unavailable
+
+
+@pytest.fixture(autouse=True, params=["pillow", "libvips"])
+def engine(request, monkeypatch):
+    """Every test runs on Pillow alone and on the libvips path (when installed)."""
+    if request.param == "pillow":
+        monkeypatch.setattr(vips_thumbnails, "pyvips", None)
+    elif not vips_thumbnails.available():
+        unavailable("pyvips is not installed: pip install -e '.[fast]'")
+    return request.param
+
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 PHOTOS = SAMPLES / "photos"
@@ -259,7 +272,7 @@ def test_lowered_max_pixels_refuses_a_normal_photo():
         make_thumbnail(sample("photos", "chelsea.png"), max_pixels=100)
 
 
-def test_pillow_bomb_limits_become_thumbnail_errors():
+def test_pillow_bomb_limits_become_thumbnail_errors(engine):
     # Past twice Pillow's own limit, Image.open refuses before our check can run.
     with pytest.raises(ThumbnailError, match="image too large"):
         make_thumbnail(png_claiming(30_000, 30_000), max_pixels=10**10)
