@@ -126,8 +126,6 @@ def cleanup():
     require_admin()
     without_thumbnail = request.form.get("without_thumbnail") == "yes"
     unused_days = request.form.get("unused_days") or None
-    if unused_days is not None and not unused_days.isdigit():
-        raise InvalidInput("days must be a whole number", "unused_days")
     dry_run = request.form.get("confirm") != "yes"
     report = store.cleanup(without_thumbnail, unused_days, dry_run)
     return render(

@@ -104,14 +104,19 @@ def set_schema_version(database, version):
         database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))
 
 
+def scalar_min_max(database):
+    """The names of the two-argument min and max functions: MIN/MAX or LEAST/GREATEST."""
+    return ("MIN", "MAX") if is_sqlite(database) else ("LEAST", "GREATEST")
+
+
 def greatest(database, a, b):
     """The later/larger of two SQL values (a scalar max)."""
-    return fn.MAX(a, b) if is_sqlite(database) else fn.GREATEST(a, b)
+    return getattr(fn, scalar_min_max(database)[1])(a, b)
 
 
 def least(database, a, b):
     """The earlier/smaller of two SQL values (a scalar min)."""
-    return fn.MIN(a, b) if is_sqlite(database) else fn.LEAST(a, b)
+    return getattr(fn, scalar_min_max(database)[0])(a, b)
 
 
 def database_size(database):

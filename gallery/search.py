@@ -41,6 +41,9 @@ def query_terms(query):
 def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
     engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
+    if sort != "relevance" and sort not in Prompt.SORTS:
+        choices = ", ".join(["relevance", *Prompt.SORTS])
+        raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
     limit = check_limit(limit)
     terms = query_terms(query)
     if not terms:
@@ -105,20 +108,20 @@ class SqliteSearch:
         spelled out ("detailed" OR "detailer"): FTS5 merges a prefix's doclists anew
         on every lookup, which made checking rows one by one 1,000 times slower.
         """
-        total = ready().execute_sql("SELECT COALESCE(SUM(prompts), 0) FROM model_totals")
-        total = max(total.fetchone()[0], 1)
+        version = index_version()  # read once: it also holds the number of prompts
+        total = max(version[1] or 0, 1)
         phrases, share = [], 1.0
         for term in terms[:-1]:
             phrases.append(quote(term))
-            share *= min(1.0, document_frequency(term, prefix=False) / total)
+            share *= min(1.0, document_frequency(term, False, version) / total)
         last = folded(terms[-1])
-        words = vocabulary(last, after_prefix(last), cls.MAX_EXPANSION + 1)
+        words = vocabulary(last, after_prefix(last), cls.MAX_EXPANSION + 1, version)
         if 0 < len(words) <= cls.MAX_EXPANSION:
             phrases.append("(" + " OR ".join(quote(word) for word, _ in words) + ")")
             frequency = sum(doc for _, doc in words)
         else:
             phrases.append(quote(terms[-1]) + "*")
-            frequency = document_frequency(last, prefix=True)
+            frequency = document_frequency(last, True, version)
         share *= min(1.0, frequency / total)
         return " AND ".join(phrases), share
 
@@ -140,12 +143,21 @@ _vocabulary = {}
 VOCABULARY_ENTRIES = 2048
 
 
-def vocabulary(lower, upper, limit):
+def index_version():
+    """(newest prompt id, number of prompts): changes whenever the index's words may have."""
+    return (
+        ready()
+        .execute_sql(
+            "SELECT (SELECT MAX(id) FROM prompts), (SELECT SUM(prompts) FROM model_totals)"
+        )
+        .fetchone()
+    )
+
+
+def vocabulary(lower, upper, limit, version=None):
     """[(word, documents)] of indexed words in [lower, upper), at most `limit` of them."""
     database = ready()
-    version = database.execute_sql(
-        "SELECT (SELECT MAX(id) FROM prompts), (SELECT SUM(prompts) FROM model_totals)"
-    ).fetchone()
+    version = version or index_version()
     key = (id(database), lower, upper, limit)
     cached = _vocabulary.get(key)
     if cached and cached[0] == version:
@@ -167,11 +179,11 @@ def after_prefix(prefix):
     return prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
 
 
-def document_frequency(term, prefix):
+def document_frequency(term, prefix, version=None):
     """Prompts whose index holds `term` (or, for a prefix, a word starting with it)."""
     term = folded(term)
     upper = after_prefix(term) if prefix else term + "\0"
-    return sum(doc for _, doc in vocabulary(term, upper, None))
+    return sum(doc for _, doc in vocabulary(term, upper, None, version))
 
 
 class PostgresSearch:

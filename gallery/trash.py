@@ -47,8 +47,7 @@ def restore(db, prompt_id):
                 f"more than {current_settings()['UNDO_MINUTES']} minutes ago",
                 "id",
             )
-        least = "MIN" if engines.is_sqlite(db) else "LEAST"
-        greatest = "MAX" if engines.is_sqlite(db) else "GREATEST"
+        least, greatest = engines.scalar_min_max(db)
         keep = ", ".join(
             f"{c} = COALESCE(prompts.{c}, excluded.{c})"
             for c in (

@@ -1,6 +1,6 @@
 """Blueprint "gallery": the card grid, a prompt's page, thumbnails and stats."""
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import store
 from .htmx import is_htmx, render
@@ -68,8 +68,7 @@ def index():
 @bp.get("/prompts/<int:prompt_id>")
 def prompt(prompt_id):
     """One prompt: its large thumbnail, full text and history."""
-    return render(
-        "prompt.html",
+    return render_template(
         "prompt.html",
         prompt=store.get_prompt(prompt_id),
     )
@@ -101,8 +100,7 @@ def thumbnail_response(prompt_id):
 @bp.get("/stats")
 def stats():
     """Totals, uses per model as a chart, the most used and latest prompts."""
-    return render(
-        "stats.html",
+    return render_template(
         "stats.html",
         stats=store.get_stats(),
         popular=store.popular(10),

@@ -7,15 +7,12 @@ import pytest
 from gallery import create_app, store
 from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
-PASSWORD = ADMIN_PASSWORD
-token_from = csrf_token_from
-
 
 @pytest.fixture
 def admin(admin_app):
     client = admin_app.test_client()
     assert sign_in(client).status_code == 302
-    client.token = token_from(client, "/admin/")
+    client.token = csrf_token_from(client, "/admin/")
     return client
 
 
@@ -37,7 +34,7 @@ def test_wrong_password_and_missing_token(admin_app, ctx):
     client = admin_app.test_client()
     response = sign_in(client, "wrong")
     assert response.status_code == 401 and "not right" in response.get_data(as_text=True)
-    assert client.post("/admin/sign-in", data={"password": PASSWORD}).status_code == 403
+    assert client.post("/admin/sign-in", data={"password": ADMIN_PASSWORD}).status_code == 403
     assert client.get("/admin/").status_code == 302
 
 
@@ -74,7 +71,7 @@ def test_forged_requests_change_nothing(admin, client, ctx):
     prompt = store.record_use("precious")
     # A visitor, with or without a token of their own.
     assert client.delete(f"/admin/prompts/{prompt.id}").status_code == 403
-    visitor_token = token_from(client)
+    visitor_token = csrf_token_from(client)
     headers = {"X-CSRF-Token": visitor_token}
     assert client.delete(f"/admin/prompts/{prompt.id}", headers=headers).status_code == 403
     # The admin's session without its token, or with a wrong one.
@@ -136,11 +133,11 @@ def test_set_admin_password_command(app, runner, tmp_path):
     result = runner.invoke(args=["gallery", "set-admin-password"], input="short\nshort\n")
     assert result.exit_code == 1 and "at least 8 characters" in result.output
     result = runner.invoke(
-        args=["gallery", "set-admin-password"], input=f"{PASSWORD}\n{PASSWORD}\n"
+        args=["gallery", "set-admin-password"], input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n"
     )
     assert result.exit_code == 0, result.output
     config = (tmp_path / "instance" / "config.py").read_text()
-    assert PASSWORD not in config and "ADMIN_PASSWORD_HASH = " in config
+    assert ADMIN_PASSWORD not in config and "ADMIN_PASSWORD_HASH = " in config
     again = runner.invoke(
         args=["gallery", "set-admin-password"], input="another one\nanother one\n"
     )

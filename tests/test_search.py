@@ -166,3 +166,10 @@ def test_a_new_word_is_found_at_once(library):
     assert "lighthearted robots dancing" in texts(search_prompts("lighth"))
     store.delete_prompt(search_prompts("lighthearted").items[0].id)
     assert "lighthearted robots dancing" not in texts(search_prompts("lighth"))
+
+
+def test_an_unknown_sort_is_refused_even_without_words(library):
+    for query in ["lighthouse", "!!!"]:
+        with pytest.raises(InvalidInput, match="choose one of: relevance, recent") as info:
+            search_prompts(query, sort="name")
+        assert info.value.field == "sort"

@@ -12,7 +12,6 @@ from gallery.models import utcnow
 from gallery.throttle import SignInFailure
 from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
-PASSWORD = ADMIN_PASSWORD
 GET_ROUTES = [
     "/",
     "/stats",
@@ -29,9 +28,6 @@ GET_ROUTES = [
     "/api/models",
 ]
 PARAMETERS = ["q", "model", "sort", "cursor", "limit", "v"]
-
-
-token_of = csrf_token_from
 
 
 @pytest.mark.parametrize("url", ["/", "/stats", "/api/prompts/", "/nope", "/api/nope"])
@@ -112,10 +108,10 @@ def test_throttle_is_per_address(admin_app, ctx):
     for _ in range(5):
         sign_in(client, "wrong")
     other = admin_app.test_client()
-    token = token_of(other)
+    token = csrf_token_from(other)
     response = other.post(
         "/admin/sign-in",
-        data={"password": PASSWORD, "csrf_token": token},
+        data={"password": ADMIN_PASSWORD, "csrf_token": token},
         environ_base={"REMOTE_ADDR": "10.9.8.7"},
     )
     assert response.status_code == 302
@@ -126,7 +122,7 @@ def test_admin_page_shows_when_the_session_ends_and_ends_it(admin_app, ctx):
     sign_in(client)
     html = client.get("/admin/").get_data(as_text=True)
     assert "Signed in as the admin until" in html and "End this session" in html
-    token = token_of(client, "/admin/")
+    token = csrf_token_from(client, "/admin/")
     assert client.post("/admin/sign-out", data={"csrf_token": token}).status_code == 302
     assert client.get("/admin/").status_code == 302
 
@@ -156,7 +152,7 @@ def test_every_state_change_refused_without_the_right_credentials(admin_app, ctx
     visitor = admin_app.test_client()
     admin = admin_app.test_client()
     sign_in(admin)
-    admin_csrf = token_of(admin, "/admin/")
+    admin_csrf = csrf_token_from(admin, "/admin/")
     attempts = {
         "nothing": (visitor, {}),
         "wrong token": (visitor, {"Authorization": "Bearer pg_wrong", "X-CSRF-Token": "wrong"}),
@@ -183,21 +179,21 @@ def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, 
         {"DATABASE_URL": database_url, "TRUSTED_PROXIES": 1, "SECRET_KEY": "t"},
         instance_path=tmp_path / "proxied",
     )
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
     client = app.test_client()
     with app.app_context():
         for _ in range(5):
-            token = token_of(client)
+            token = csrf_token_from(client)
             client.post(
                 "/admin/sign-in",
                 data={"password": "wrong", "csrf_token": token},
                 headers={"X-Forwarded-For": "203.0.113.9"},
             )
         assert SignInFailure.select().where(SignInFailure.address == "203.0.113.9").count() == 5
-    token = token_of(client)
+    token = csrf_token_from(client)
     other = client.post(
         "/admin/sign-in",
-        data={"password": PASSWORD, "csrf_token": token},
+        data={"password": ADMIN_PASSWORD, "csrf_token": token},
         headers={"X-Forwarded-For": "198.51.100.7"},
     )
     assert other.status_code == 302  # another client behind the same proxy is not blocked
