@@ -170,3 +170,10 @@ def test_right_to_left_override_stays_out_of_the_title(client, ctx):
     title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
     assert "\u202e" not in title and "&lt;b&gt;" in title
     assert "\u202e" in html  # the text itself is shown as written
+
+
+def test_stats_chart_leaves_room_for_the_longest_label(client, filled):
+    html = client.get("/stats").get_data(as_text=True)
+    width = int(re.search(r'viewBox="0 0 (\d+) ', html).group(1))
+    longest = max(float(x) for x in re.findall(r'<text x="([\d.]+)"[^>]*class="value"', html))
+    assert longest + 170 <= width  # "NNNNN uses · NNNN prompts" at 13 px fits
