@@ -108,7 +108,7 @@ def app(tmp_path, database_url):
 
 
 def close_pool(app):
-    """Give back an app's pooled PostgreSQL connections (SQLite has none)."""
+    """Close an app's pooled connections (both engines pool them)."""
     database = app.extensions["gallery_db"]
     if hasattr(database, "close_all"):
         database.close_all()

@@ -85,7 +85,7 @@ def test_sqlite_connection_settings(ctx):
     with database.connection_context():
         pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
         assert pragma("journal_mode") == "wal"
-        assert pragma("busy_timeout") >= 5000
+        assert pragma("busy_timeout") == 30_000
         assert pragma("foreign_keys") == 1
         assert pragma("synchronous") == 1  # NORMAL
 
@@ -99,3 +99,36 @@ def test_requests_open_and_close_their_connection(app, client):
 
     assert client.get("/_probe").json == {"open": True}
     assert database.is_closed()
+
+
+@pytest.mark.sqlite
+def test_requests_reuse_one_warm_sqlite_connection(app, client):
+    database = app.extensions["gallery_db"]
+    seen = []
+
+    @app.get("/_connection")
+    def connection():
+        seen.append(database.connection())
+        return {}
+
+    client.get("/_connection")
+    client.get("/_connection")
+    assert seen[0] is seen[1]  # handed back to the pool, not closed: its page cache stays
+
+
+@pytest.mark.sqlite
+def test_a_pooled_connection_comes_back_without_an_open_transaction(app, client):
+    database = app.extensions["gallery_db"]
+
+    @app.get("/_leave_transaction_open")
+    def leave_open():
+        database.execute_sql("BEGIN")
+        database.execute_sql("UPDATE prompts SET total_uses = 5")
+        return {"in_transaction": database.connection().in_transaction}
+
+    @app.get("/_in_transaction")
+    def in_transaction():
+        return {"in_transaction": database.connection().in_transaction}
+
+    assert client.get("/_leave_transaction_open").json == {"in_transaction": True}
+    assert client.get("/_in_transaction").json == {"in_transaction": False}
