@@ -8,6 +8,7 @@ from flask import Flask
 
 from . import config as settings
 from . import db, security
+from .sessions import LeanSessionInterface
 
 
 def create_app(config=None, instance_path=None):
@@ -30,6 +31,7 @@ def create_app(config=None, instance_path=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 
+    app.session_interface = LeanSessionInterface()
     security.init_app(app)
     db.init_app(app)
     register_web(app)

@@ -28,11 +28,33 @@ HEADERS = {
 }
 
 
-def add_headers(response):
-    """The security headers, on every answer (pages, API, thumbnails, errors)."""
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every answer (pages, API, thumbnails,
+    errors, even a crash), unless the answer set one itself.
+
+    Added to the header list as the response starts: through Werkzeug's Headers they
+    cost a tenth of a thumbnail request.
+    """
+
+    ADDED = [(name, value) for name, value in HEADERS.items()]
+    NAMES = {name.lower() for name in HEADERS}
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        def start_with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers} & self.NAMES
+            headers += [h for h in self.ADDED if h[0].lower() not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_headers)
+
+
+def check_request():
+    """The checks every request passes before its view (one hook: each costs a call)."""
+    refuse_oversized_bodies()
+    refuse_nul_bytes()
 
 
 def refuse_nul_bytes():
@@ -52,11 +74,10 @@ def refuse_oversized_bodies():
 
 
 def init_app(app):
-    """Install the header hook, the request checks and, behind proxies, ProxyFix."""
+    """Install the header middleware, the request checks and, behind proxies, ProxyFix."""
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:
         # The client's address (for sign-in throttling) and scheme as the proxy saw them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.before_request(refuse_oversized_bodies)
-    app.before_request(refuse_nul_bytes)
-    app.after_request(add_headers)
+    app.before_request(check_request)

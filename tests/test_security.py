@@ -40,6 +40,40 @@ def test_security_headers_everywhere(client, url):
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
+def test_security_headers_even_on_a_crash_and_never_twice(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/_crash")
+    def crash():
+        raise RuntimeError("boom")
+
+    @app.get("/_own_policy")
+    def own_policy():
+        return "x", {"Content-Security-Policy": "default-src 'none'"}
+
+    client = app.test_client()
+    crashed = client.get("/_crash")
+    assert crashed.status_code == 500
+    assert "frame-ancestors 'none'" in crashed.headers["Content-Security-Policy"]
+    own = client.get("/_own_policy")
+    assert own.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert own.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_request_that_never_touches_the_session_sets_no_cookie(client):
+    response = client.get("/api/models")
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_sessions_follow_a_new_secret_key(admin_app, ctx):
+    client = admin_app.test_client()
+    sign_in(client)
+    assert client.get("/admin/").status_code == 200
+    admin_app.secret_key = "another key"  # as after a key rotation without fallbacks
+    assert client.get("/admin/").status_code != 200
+
+
 def test_secure_cookie_when_configured(admin_app, ctx):
     admin_app.config["SESSION_COOKIE_SECURE"] = True
     client = admin_app.test_client()
