@@ -39,8 +39,7 @@ def make_thumbnail(
         raise ThumbnailError("empty file")
     if vips_thumbnails.available() and vips_thumbnails.handles(data):
         made = vips_thumbnails.vips_thumbnail(data, max_side, quality, max_pixels, ThumbnailError)
-        if made is not None:
-            return Thumbnail(made[0], "image/webp", made[1], made[2])
+        return Thumbnail(made[0], "image/webp", made[1], made[2])
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             _check_size(im, max_pixels)
@@ -89,9 +88,20 @@ def _shrink(im: Image.Image, max_side: int) -> Image.Image:
         im = im.convert("L" if im.mode == "1" else "RGB")
     elif im.mode == "F":
         im = _floats_to_8bit(im)
+    if im.format == "JPEG":
+        # Decode at the smallest DCT scale still at least as big as the thumbnail: a
+        # quarter of the pixels or fewer, and faster than libvips' shrink-on-load.
+        im.draft(None, fitted(im.size, max_side))
     im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
     im.load()  # thumbnail() skips decoding small images; damage must surface here, not in _upright
     return _to_rgb(_upright(im))
+
+
+def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) of `size` scaled to fit max_side, never enlarged."""
+    width, height = size
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _upright(im: Image.Image) -> Image.Image:
@@ -125,8 +135,9 @@ def _floats_to_8bit(im: Image.Image) -> Image.Image:
 def _encode(im: Image.Image, quality: int) -> Thumbnail:
     """Encode im as WebP without its EXIF, XMP or ICC metadata."""
     out = io.BytesIO()
-    # method 6 is ten times slower on alpha for under 5% fewer bytes.
-    im.save(out, "WEBP", quality=quality, method=5)
+    # method 4, as the libvips path's effort 4: method 5 saves 2.5% of the bytes on the
+    # sample photos for 13% more time, method 6 is ten times slower on alpha.
+    im.save(out, "WEBP", quality=quality, method=4)
     return Thumbnail(out.getvalue(), "image/webp", im.width, im.height)
 
 

@@ -127,6 +127,28 @@ def test_exif_orientation_applied(name):
     assert max(diff) < 12, diff
 
 
+def test_jpeg_decodes_at_reduced_scale_and_still_matches_full_resolution(monkeypatch):
+    from PIL import JpegImagePlugin
+
+    path = sample("photos", "Landscape_8.jpg")  # 1200x1800 stored
+    decoded = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        result = real_draft(self, mode, size)
+        decoded.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    out = opened(make_thumbnail(path)).convert("RGB")
+    assert decoded[0] == (600, 900)  # DCT scale 1/2: still bigger than the 341x512 thumbnail
+    expected = upright(path).convert("RGB")
+    expected.thumbnail((512, 512), Image.Resampling.LANCZOS, reducing_gap=None)
+    diff = ImageStat.Stat(ImageChops.difference(out, expected.resize(out.size))).mean
+    # WebP at quality 80 alone accounts for 3.6 here; the reduced decode adds about 0.1.
+    assert max(diff) < 4.2, diff
+
+
 @pytest.mark.parametrize(
     ("name", "mode"),
     [

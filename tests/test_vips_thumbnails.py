@@ -44,7 +44,8 @@ def test_equivalent_to_pillow(name, monkeypatch):
 
 
 def test_only_generator_formats_reach_libvips():
-    assert vips_thumbnails.handles(b"\xff\xd8\xff\xe0rest")
+    # JPEG stays with Pillow, whose draft mode is the faster of the two there.
+    assert not vips_thumbnails.handles(b"\xff\xd8\xff\xe0rest")
     assert vips_thumbnails.handles(b"\x89PNG\r\n\x1a\nrest")
     assert vips_thumbnails.handles(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
     assert not vips_thumbnails.handles(b"%PDF-1.7")
