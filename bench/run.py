@@ -1,6 +1,7 @@
 """Server-time benchmark of the gallery on a store made by make_store.py (in-process).
 
     python bench/run.py bench/stores/100000.db [--repeat 30]
+    python bench/run.py postgresql://postgres@127.0.0.1:5432/bench100k   (a copy-db of a store)
 
 Each case runs `repeat` times through the Flask test client (server time, no network);
 the table gives median and p95 in milliseconds. Page 2,000 is reached with the cursor of
@@ -9,6 +10,7 @@ the row 2,000 pages down, as a visitor scrolling that far would hold.
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -89,7 +91,6 @@ def cases(client, app):
 def recording_rates(count=300):
     """record_use calls per second into a fresh store, without and with a 768 px image."""
     import io
-    import tempfile
 
     from PIL import Image
 
@@ -110,11 +111,14 @@ def recording_rates(count=300):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("store", type=Path)
+    parser.add_argument("store", help="a store file, or a PostgreSQL URL")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    url = f"sqlite:///{args.store.resolve()}"
-    app = create_app({"DATABASE_URL": url}, instance_path=args.store.parent)
+    if args.store.startswith("postgresql://"):
+        url, instance = args.store, Path(tempfile.mkdtemp())
+    else:
+        url, instance = f"sqlite:///{Path(args.store).resolve()}", Path(args.store).parent
+    app = create_app({"DATABASE_URL": url}, instance_path=instance)
     client = app.test_client()
     with app.app_context():
         prompts = store.get_stats().total_prompts

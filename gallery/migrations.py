@@ -294,6 +294,35 @@ $$""",
 # (PostgreSQL's planner already estimates from its own statistics.)
 FTS_VOCAB = ["CREATE VIRTUAL TABLE prompts_fts_vocab USING fts5vocab(prompts_fts, 'row')"]
 
+# 10. PostgreSQL: each prompt's search document stored, as SQLite's FTS5 table stores
+# its index, so ranking or checking a row reads a tsvector instead of tokenizing the
+# text again (ranking 'detailed' in 100,000 prompts took 570 ms), and ANALYZE gives
+# the planner real word frequencies. The prompts table keeps the seed's columns.
+PG_SEARCH_DOCUMENTS = [
+    """CREATE TABLE prompt_search (
+    id BIGINT PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
+    document TSVECTOR NOT NULL
+)""",
+    """CREATE FUNCTION gallery_search_document(text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT to_tsvector('simple'::regconfig, gallery_search_text($1)) $$""",
+    """INSERT INTO prompt_search (id, document)
+    SELECT id, gallery_search_document(prompt_text) FROM prompts""",
+    "CREATE INDEX idx_prompt_search_document ON prompt_search USING GIN (document)",
+    """CREATE FUNCTION prompt_search_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO prompt_search (id, document)
+    VALUES (NEW.id, gallery_search_document(NEW.prompt_text))
+    ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER prompt_search_track AFTER INSERT OR UPDATE OF prompt_text ON prompts
+    FOR EACH ROW EXECUTE FUNCTION prompt_search_track()""",
+    "DROP INDEX idx_prompts_fts",
+    "ANALYZE prompt_search",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -304,4 +333,5 @@ MIGRATIONS = [
     {"sqlite": DELETED_PROMPTS, "postgres": PG_DELETED_PROMPTS},
     {"sqlite": MODEL_TOTALS, "postgres": PG_MODEL_TOTALS},
     {"sqlite": FTS_VOCAB, "postgres": []},
+    {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
 ]

@@ -7,8 +7,14 @@ import pytest
 from PIL import Image
 
 from gallery import copying, create_app, store, tokens
+from gallery import db as gallery_db
 from gallery.errors import InvalidInput
 from gallery.models import ImportedFile
+from gallery.search import search_prompts
+
+
+def texts(page):
+    return [prompt.prompt_text for prompt in page.items]
 
 
 def png(color):
@@ -93,6 +99,9 @@ def test_sqlite_to_postgres_and_new_ids_follow(filled, app, tmp_path):
             assert report.copied["prompts"] == 450
             moved = create_app({"DATABASE_URL": target}, instance_path=tmp_path / "pg")
             with moved.app_context():
+                assert texts(search_prompts("44 prompt")) == ["prompt 44"]
+                analyzed = "SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema()"
+                assert gallery_db.ready().execute_sql(analyzed).fetchone()[0] > 0  # plans fit
                 assert store.record_use("after the copy").id == 451
                 assert store.get_stats().total_uses == 452
             moved.extensions["gallery_db"].close_all()

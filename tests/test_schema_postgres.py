@@ -56,7 +56,25 @@ def test_seed_indexes(ctx):
     assert indexes["idx_prompts_last_used"].endswith("(last_used_at DESC)")
     assert indexes["idx_prompts_total_uses"].endswith("(total_uses DESC)")
     assert indexes["idx_prompts_model"].endswith("(model)")
-    assert "gin" in indexes["idx_prompts_fts"]
+    assert "idx_prompts_fts" not in indexes  # search reads prompt_search (migration 10)
+
+
+def test_search_documents_follow_the_prompts(ctx):
+    indexes = dict(
+        rows("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'prompt_search'")
+    )
+    assert "gin (document)" in indexes["idx_prompt_search_document"]
+    kept = store.record_use("Crème brûlée on a <b>plate</b>")
+    store.record_use("Crème brûlée on a <b>plate</b>")  # a use again: the document stays one
+    gone = store.record_use("a passing thought")
+    documents = dict(rows("SELECT id, document::text FROM prompt_search"))
+    assert set(documents) == {kept.id, gone.id}
+    assert "'brulee'" in documents[kept.id] and "'plate'" in documents[kept.id]  # accents gone
+    rows("UPDATE prompts SET prompt_text = 'a lighthouse' WHERE id = %s RETURNING id", kept.id)
+    store.delete_prompt(gone.id)
+    assert dict(rows("SELECT id, document::text FROM prompt_search")) == {
+        kept.id: "'a':1 'lighthouse':2"
+    }
 
 
 def test_migrations_are_versioned_and_idempotent(ctx):

@@ -159,6 +159,21 @@ def test_relevance_ranks_a_bounded_set_of_the_newest_matches(ctx, monkeypatch):
     assert [t.split()[2] for t in texts(search_prompts("castle"))] == ["7", "8", "9"]
 
 
+def test_a_model_filter_bounds_the_newest_matches_of_that_model(ctx, monkeypatch):
+    from gallery.search import PostgresSearch, SqliteSearch
+
+    for i in range(10):
+        store.record_use(
+            f"castle number {i}" + " castle" * (10 - i), model="rare" if i < 2 else "m"
+        )
+    for engine in (SqliteSearch, PostgresSearch):
+        monkeypatch.setattr(engine, "RANK_AT_MOST", 3)
+    # The 3 newest castles are all model "m"; the bound must not hide the "rare" ones.
+    assert [t.split()[2] for t in texts(search_prompts("castle", model="rare"))] == ["0", "1"]
+    assert [t.split()[2] for t in texts(search_prompts("castle", model="m"))] == ["7", "8", "9"]
+    assert texts(search_prompts("castle", model="none of these")) == []
+
+
 @pytest.mark.sqlite
 def test_a_new_word_is_found_at_once(library):
     assert texts(search_prompts("lighth")) != []  # the prefix's words are now known
