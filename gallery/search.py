@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from peewee import SQL, BigIntegerField, Expression, Field, Model, fn
+from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db, ready
@@ -51,8 +51,8 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
     if sort != "relevance":
         return Prompt.page(sort, model, cursor, limit, where=engine.matches(terms))
     offset = decode_offset(cursor)
-    query = engine.ranked(terms, model).limit(limit + 1).offset(offset)
     # A rank has no stable keyset, so relevance pages by a bounded offset.
+    query = engine.ranked(terms, model, limit + 1, offset)
     return take(query, limit, lambda row: str(offset + limit))
 
 
@@ -84,24 +84,19 @@ class SqliteSearch:
         return Prompt.id.in_(index)
 
     @classmethod
-    def ranked(cls, terms, model=None):
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
         """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
         expression, share = cls.plan(terms)
-        index = PromptIndex.select(PromptIndex.rowid, PromptIndex.rank().alias("score")).where(
+        score = PromptIndex.rank().alias("score")
+        index = PromptIndex.select(PromptIndex.rowid.alias("id"), score).where(
             PromptIndex.match(expression)
         )
         if model is not None:
             # The bound applies to this model's matches, or a busy model's newest
             # matches would crowd out every match of a rarer one.
             index = index.where(cls.of_model(model, share))
-        candidates = (
-            index.order_by(PromptIndex.rowid.desc()).limit(cls.RANK_AT_MOST).alias("candidates")
-        )
-        return (
-            Prompt.cards()
-            .join(candidates, on=(candidates.c.rowid == Prompt.id))
-            .order_by(candidates.c.score, Prompt.id)
-        )
+        candidates = index.order_by(PromptIndex.rowid.desc()).limit(cls.RANK_AT_MOST)
+        return best_cards(candidates.alias("candidates"), lambda score: score, limit, offset)
 
     @classmethod
     def of_model(cls, model, share):
@@ -259,23 +254,36 @@ class PostgresSearch:
         return Prompt.id.in_(documents)
 
     @classmethod
-    def ranked(cls, terms, model=None):
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
         """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
-        documents = PromptDocument.select(PromptDocument.id, PromptDocument.document).where(
-            cls.matching(terms)
-        )
+        rank = fn.ts_rank(PromptDocument.document, cls.query(terms)).alias("score")
+        documents = PromptDocument.select(PromptDocument.id, rank).where(cls.matching(terms))
         if model is not None:
             of_model = Prompt.select(Prompt.id).where(Prompt.id == PromptDocument.id)
             documents = documents.where(fn.EXISTS(Prompt.with_model(of_model, model)))
-        candidates = (
-            documents.order_by(PromptDocument.id.desc()).limit(cls.RANK_AT_MOST).alias("candidates")
-        )
-        rank = fn.ts_rank(candidates.c.document, cls.query(terms))
-        return (
-            Prompt.cards()
-            .join(candidates, on=(candidates.c.id == Prompt.id))
-            .order_by(rank.desc(), Prompt.id)
-        )
+        candidates = documents.order_by(PromptDocument.id.desc()).limit(cls.RANK_AT_MOST)
+        return best_cards(candidates.alias("candidates"), lambda score: score.desc(), limit, offset)
+
+
+def best_cards(candidates, best_first, limit, offset):
+    """Card rows of one page of the (id, score) candidates, best first.
+
+    The page is cut before the prompts are joined, so only its rows are read: given
+    all 2,000 candidates, PostgreSQL's planner scanned every prompt to join them.
+    """
+    score, prompt_id = candidates.c.score, candidates.c.id
+    page = (
+        Select([candidates], [prompt_id, score])
+        .order_by(best_first(score), prompt_id)
+        .limit(limit)
+        .offset(offset)
+        .alias("page")
+    )
+    return (
+        Prompt.cards()
+        .join(page, on=(page.c.id == Prompt.id))
+        .order_by(best_first(page.c.score), Prompt.id)
+    )
 
 
 def decode_offset(cursor):
