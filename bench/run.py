@@ -52,7 +52,8 @@ def cases(client, app):
     """(name, callable) for every measured case."""
     with app.app_context():
         gallery_db.ready()
-        top_model = Prompt.models()[0][0]
+        models = Prompt.models()
+        top_model, small_model = models[0][0], models[-1][0]
         deep = (
             Prompt.select(Prompt.last_used_at, Prompt.id)
             .order_by(Prompt.last_used_at.desc(), Prompt.id)
@@ -79,6 +80,10 @@ def cases(client, app):
         yield (
             f"search {label}, model filter",
             get(client, f"/?q={word}&model={top_model}", fragment),
+        )
+        yield (
+            f"search {label}, smallest model ({small_model})",
+            get(client, f"/?q={word}&model={small_model}", fragment),
         )
     yield "model facets", lambda: Prompt.models()
     yield "full page (facets included)", get(client, "/")
@@ -114,7 +119,7 @@ def main():
     parser.add_argument("store", help="a store file, or a PostgreSQL URL")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    if args.store.startswith("postgresql://"):
+    if args.store.startswith(("postgresql://", "postgres://")):
         url, instance = args.store, Path(tempfile.mkdtemp())
     else:
         url, instance = f"sqlite:///{Path(args.store).resolve()}", Path(args.store).parent

@@ -67,12 +67,13 @@ def open_postgres(url, pool_size):
     except ImportError:  # pragma: no cover - depends on the install
         raise InvalidInput("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
     params = parse(url)
-    # Sessions in UTC: naive UTC datetimes mean the same on both engines. Plans always
-    # for the values at hand: psycopg prepares a query run five times, and PostgreSQL's
+    # Sessions in UTC: naive UTC datetimes mean the same on both engines.
+    params["options"] = f"-c timezone=UTC {params.get('options', '')}".strip()
+    # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
     # generic plan for it cannot tell a rare word from a common one (a rare word with a
-    # model filter went from 2 ms to 90 ms on its sixth search).
-    options = "-c timezone=UTC -c plan_cache_mode=force_custom_plan"
-    params["options"] = f"{options} {params.get('options', '')}".strip()
+    # model filter went from 2 ms to 90 ms on its sixth search). Planned per query, the
+    # plan fits the words searched for.
+    params["prepare_threshold"] = None
     return PooledPsycopg3Database(
         params.pop("database"),
         max_connections=int(pool_size),
@@ -159,7 +160,7 @@ def backup_to(database, target):
 def optimize(database):
     """Planner statistics, a compact full-text index, free space given back."""
     if not is_sqlite(database):
-        database.execute_sql("VACUUM ANALYZE prompts")
+        database.execute_sql("VACUUM ANALYZE prompts, prompt_search")
         return
     database.execute_sql("PRAGMA optimize")
     database.execute_sql("INSERT INTO prompts_fts (prompts_fts) VALUES ('optimize')")

@@ -88,16 +88,16 @@ def _shrink(im: Image.Image, max_side: int) -> Image.Image:
         im = im.convert("L" if im.mode == "1" else "RGB")
     elif im.mode == "F":
         im = _floats_to_8bit(im)
-    if im.format == "JPEG":
-        # Decode at the smallest DCT scale still at least as big as the thumbnail: a
-        # quarter of the pixels or fewer, and faster than libvips' shrink-on-load.
-        im.draft(None, fitted(im.size, max_side))
+    if im.format in ("JPEG", "MPO"):
+        # Decode at the smallest DCT scale (1/2, 1/4, 1/8) still at least as big as the
+        # thumbnail: faster than libvips' shrink-on-load, with LANCZOS doing the rest.
+        im.draft(None, _fitted(im.size, max_side))
     im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
     im.load()  # thumbnail() skips decoding small images; damage must surface here, not in _upright
     return _to_rgb(_upright(im))
 
 
-def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     """(width, height) of `size` scaled to fit max_side, never enlarged."""
     width, height = size
     scale = min(1.0, max_side / max(width, height))

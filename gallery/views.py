@@ -17,6 +17,8 @@ SORT_LABELS = {
 }
 SEARCH_SORT_LABELS = {"relevance": "Best match", **SORT_LABELS}
 MAX_QUERY_LENGTH = 500
+# A versioned thumbnail URL names one image for good: a new image gets a new version.
+CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
 
 def listing_args():
@@ -72,10 +74,6 @@ def prompt(prompt_id):
         "prompt.html",
         prompt=store.get_prompt(prompt_id),
     )
-
-
-# A versioned thumbnail URL names one image for good: a new image gets a new version.
-CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
 
 @bp.get("/prompts/<int:prompt_id>/thumbnail")

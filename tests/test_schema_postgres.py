@@ -2,8 +2,8 @@
 
 import pytest
 
+from gallery import create_app, engines, store
 from gallery import db as gallery_db
-from gallery import engines, store
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
 
@@ -61,7 +61,10 @@ def test_seed_indexes(ctx):
 
 def test_search_documents_follow_the_prompts(ctx):
     indexes = dict(
-        rows("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'prompt_search'")
+        rows(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'prompt_search' "
+            "AND schemaname = current_schema()"
+        )
     )
     assert "gin (document)" in indexes["idx_prompt_search_document"]
     kept = store.record_use("Crème brûlée on a <b>plate</b>")
@@ -75,6 +78,30 @@ def test_search_documents_follow_the_prompts(ctx):
     assert dict(rows("SELECT id, document::text FROM prompt_search")) == {
         kept.id: "'a':1 'lighthouse':2"
     }
+
+
+def test_migration_10_fills_search_documents_for_existing_prompts(
+    database_url, tmp_path, monkeypatch
+):
+    from gallery.search import search_prompts
+
+    database = engines.open_database(database_url, pool_size=1)
+    try:
+        monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
+        assert gallery_db.migrate(database) == 9
+        monkeypatch.undo()
+        database.execute_sql(
+            "INSERT INTO prompts (prompt_text, prompt_hash) VALUES "
+            "('Crème brûlée at dawn', 'h1'), ('a red fox', 'h2')"
+        )
+        assert gallery_db.migrate(database) == len(MIGRATIONS)
+        assert database.execute_sql("SELECT COUNT(*) FROM prompt_search").fetchone()[0] == 2
+    finally:
+        database.close_all()
+    app = create_app({"DATABASE_URL": database_url}, instance_path=tmp_path / "instance")
+    with app.app_context():
+        assert [p.prompt_text for p in search_prompts("brul").items] == ["Crème brûlée at dawn"]
+    app.extensions["gallery_db"].close_all()
 
 
 def test_migrations_are_versioned_and_idempotent(ctx):

@@ -66,6 +66,15 @@ def test_a_request_that_never_touches_the_session_sets_no_cookie(client):
     assert "Cookie" not in response.headers.get("Vary", "")
 
 
+def test_a_rotated_key_in_the_fallbacks_still_opens_old_sessions(admin_app, ctx):
+    client = admin_app.test_client()
+    sign_in(client)
+    old_key = admin_app.secret_key
+    admin_app.secret_key = "the new key"
+    admin_app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert client.get("/admin/").status_code == 200
+
+
 def test_sessions_follow_a_new_secret_key(admin_app, ctx):
     client = admin_app.test_client()
     sign_in(client)

@@ -21,12 +21,9 @@ def needs_libvips():
 @pytest.mark.parametrize(
     "name",
     [
-        "photos/Landscape_8.jpg",
-        "photos/Portrait_5.jpg",
         "photos/horse.png",
         "photos/flower.webp",
         "photos/debian-logo-256.png",
-        "photos/img_cmyk.jpg",
         "ai-metadata/invokeai-en.png",
         "ai-metadata/novelai-full-3char.webp",
     ],
