@@ -30,6 +30,12 @@ def available():
     return pyvips is not None
 
 
+def use_one_thread():
+    """Run libvips on one thread: for worker processes that already fill the cores."""
+    if pyvips is not None:
+        pyvips.concurrency_set(1)
+
+
 def handles(data):
     """True for PNG and WebP bytes."""
     return data.startswith(PNG_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
