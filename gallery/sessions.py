@@ -21,6 +21,12 @@ class LeanSessionInterface(SecureCookieSessionInterface):
             self._signer = (keys, signer)
         return signer
 
+    def open_session(self, app, request):
+        # No cookie at all: nothing to read or verify.
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def save_session(self, app, session, response):
         # Flask itself would add no header and set no cookie here.
         if not session and not session.modified and not session.accessed:

@@ -92,7 +92,8 @@ def thumbnail_response(prompt_id):
         "ETag": f'"{thumb.version}"',
         "Cache-Control": CACHED_FOR_GOOD if versioned else "no-cache",
     }
-    if request.if_none_match.contains(thumb.version):
+    asked = "HTTP_IF_NONE_MATCH" in request.environ  # parsing an absent header costs too
+    if asked and request.if_none_match.contains(thumb.version):
         return current_app.response_class(status=304, headers=headers)
     return current_app.response_class(thumb.data, mimetype=thumb.mime, headers=headers)
 
