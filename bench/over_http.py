@@ -1,11 +1,12 @@
 """Requests per second over HTTP, ours beside its peers, in one run (127.0.0.1 only).
 
-    python bench/over_http.py bench/stores/100000.db [--seconds 10] [--datasette PATH]
+    python bench/over_http.py bench/stores/100000.db [--seconds 5] [--rounds 3] [--datasette PATH]
 
 Starts the gallery under gunicorn (2 workers), Datasette on the same SQLite file (full-text
 search enabled on prompts through its prompts_fts table), and bench/blob_app.py (a bare
 Flask route returning a stored BLOB: the ceiling for the thumbnail route). Each URL gets
-`wrk -t2 -c4` for the given seconds; the table gives requests/s and our ratio over theirs.
+`wrk -t2 -c4` for the given seconds, all cases in turn, round after round; the table gives
+median requests/s and our ratios over theirs (the median of each round's ratio).
 Needs Debian's wrk and, for the Datasette rows, a datasette executable.
 """
 
@@ -15,6 +16,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -90,7 +92,8 @@ def word_in_share(store, share):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", type=Path)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--datasette", default=shutil.which("datasette"))
     args = parser.parse_args()
     store = args.store.resolve()
@@ -120,50 +123,53 @@ def main():
         with urllib.request.urlopen(f"http://127.0.0.1:{ours}/api/prompts/{thumb}") as answer:
             version = re.search(r"v=([0-9a-f]+)", answer.read().decode()).group(1)
         thumbnail = f"http://127.0.0.1:{ours}/prompts/{thumb}/thumbnail?v={version}"
-        rows = [("search page, ours", wrk(f"http://127.0.0.1:{ours}/?q={word}", args.seconds))]
-        table = store.stem
+        cases = {"search page, ours": (f"http://127.0.0.1:{ours}/?q={word}", None)}
         if args.datasette:
-            base = f"http://127.0.0.1:{peer}/{table}/prompts?_search={word}"
-            rows.append(
-                (
-                    "search, Datasette (no facets/suggestions)",
-                    wrk(f"{base}&_nofacet=1&_nosuggest=1", args.seconds),
-                )
-            )
-            rows.append(("search, Datasette default page", wrk(base, args.seconds)))
-            rows.append(
-                (
-                    "search, Datasette JSON",
-                    wrk(
-                        f"{base}&_nofacet=1&_nosuggest=1".replace("/prompts?", "/prompts.json?"),
-                        args.seconds,
-                    ),
-                )
-            )
-        rows.append(("thumbnail 200, ours", wrk(thumbnail, args.seconds)))
-        rows.append(
-            ("thumbnail 304, ours", wrk(thumbnail, args.seconds, f'If-None-Match: "{version}"'))
-        )
-        rows.append(("bare BLOB route", wrk(f"http://127.0.0.1:{blob}/blob/{thumb}", args.seconds)))
+            base = f"http://127.0.0.1:{peer}/{store.stem}/prompts?_search={word}"
+            plain = f"{base}&_nofacet=1&_nosuggest=1"
+            cases[PLAIN] = (plain, None)
+            cases[DEFAULT] = (base, None)
+            cases["search, Datasette JSON"] = (plain.replace("/prompts?", "/prompts.json?"), None)
+        cases["thumbnail 200, ours"] = (thumbnail, None)
+        cases["thumbnail 304, ours"] = (thumbnail, f'If-None-Match: "{version}"')
+        cases["bare BLOB route"] = (f"http://127.0.0.1:{blob}/blob/{thumb}", None)
+        runs = {name: [] for name in cases}
+        for _ in range(args.rounds):  # interleaved: a slow spell hits every case alike
+            for name, (url, header) in cases.items():
+                runs[name].append(wrk(url, args.seconds, header))
         peak_mb = [worker_peak_rss_mb(pid) for pid in children(servers[0].pid)]
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    print(f"store {store.name}, word {word!r} (~2% of prompts), wrk -t2 -c4 -d{args.seconds}s\n")
-    print("| case | requests/s | errors |\n|---|---|---|")
-    for name, (rate, bad) in rows:
-        print(f"| {name} | {rate:.0f} | {bad} |")
-    rates = dict((name, rate) for name, (rate, _) in rows)
+    report(runs, store, word, args, peak_mb)
+
+
+PLAIN = "search, Datasette (no facets/suggestions)"
+DEFAULT = "search, Datasette default page"
+
+
+def report(runs, store, word, args, peak_mb):
+    """Median requests/s per case, and ratios as the median of each round's ratio."""
+    print(
+        f"store {store.name}, word {word!r} (~2% of prompts), wrk -t2 -c4 -d{args.seconds}s, "
+        f"{args.rounds} rounds\n"
+    )
+    print("| case | requests/s (median) | errors (all rounds) |\n|---|---|---|")
+    for name, results in runs.items():
+        rate = statistics.median(r for r, _ in results)
+        print(f"| {name} | {rate:.0f} | {sum(bad for _, bad in results)} |")
+
+    def ratio(ours, theirs):
+        pairs = zip(runs[ours], runs[theirs], strict=True)
+        return statistics.median(a / b for (a, _), (b, _) in pairs)
+
     if args.datasette:
-        ours_rate = rates["search page, ours"]
-        plain = rates["search, Datasette (no facets/suggestions)"]
-        print(f"\nours / Datasette (no facets): {ours_rate / plain:.1f}x")
-        print(
-            f"ours / Datasette default: {ours_rate / rates['search, Datasette default page']:.1f}x"
-        )
+        print(f"\nours / Datasette (no facets): {ratio('search page, ours', PLAIN):.1f}x")
+        print(f"ours / Datasette default: {ratio('search page, ours', DEFAULT):.1f}x")
     print(f"peak RSS of our gunicorn workers: {', '.join(f'{mb:.0f} MB' for mb in peak_mb)}")
-    print(f"thumbnail / bare BLOB: {rates['thumbnail 200, ours'] / rates['bare BLOB route']:.2f}")
+    print(f"thumbnail 200 / bare BLOB: {ratio('thumbnail 200, ours', 'bare BLOB route'):.2f}")
+    print(f"thumbnail 304 / bare BLOB: {ratio('thumbnail 304, ours', 'bare BLOB route'):.2f}")
 
 
 if __name__ == "__main__":
