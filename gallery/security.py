@@ -36,7 +36,7 @@ class SecurityHeaders:
     cost a tenth of a thumbnail request.
     """
 
-    ADDED = [(name, value) for name, value in HEADERS.items()]
+    ADDED = list(HEADERS.items())
     NAMES = {name.lower() for name in HEADERS}
 
     def __init__(self, app):
@@ -45,8 +45,8 @@ class SecurityHeaders:
     def __call__(self, environ, start_response):
         def start_with_headers(status, headers, exc_info=None):
             present = {name.lower() for name, _ in headers} & self.NAMES
-            headers += [h for h in self.ADDED if h[0].lower() not in present]
-            return start_response(status, headers, exc_info)
+            missing = [h for h in self.ADDED if h[0].lower() not in present]
+            return start_response(status, [*headers, *missing], exc_info)
 
         return self.app(environ, start_with_headers)
 

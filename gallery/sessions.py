@@ -9,7 +9,8 @@ from flask.sessions import SecureCookieSessionInterface
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):
-    """The signer is kept per secret key; an untouched empty session saves nothing."""
+    """The signer is kept per secret key, a request without cookies reads none, and an
+    untouched empty session saves nothing."""
 
     _signer = (None, None)
 
