@@ -323,6 +323,15 @@ $$""",
     "ANALYZE prompt_search",
 ]
 
+# 11. PostgreSQL: word statistics deep enough for rare words. With the default 100
+# most common words, any other word was estimated at half the rarest one's share, so a
+# rare word sorted by date walked every prompt looking for matches (3.5 s at 1M); with
+# 10,000 the estimate is low enough that the index is used (10 ms).
+PG_SEARCH_STATISTICS = [
+    "ALTER TABLE prompt_search ALTER COLUMN document SET STATISTICS 10000",
+    "ANALYZE prompt_search",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -334,4 +343,5 @@ MIGRATIONS = [
     {"sqlite": MODEL_TOTALS, "postgres": PG_MODEL_TOTALS},
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
+    {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
 ]

@@ -67,6 +67,9 @@ def test_search_documents_follow_the_prompts(ctx):
         )
     )
     assert "gin (document)" in indexes["idx_prompt_search_document"]
+    # Deep word statistics, so rare words are estimated rare and found through the index.
+    target = "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'prompt_search'::regclass "
+    assert rows(target + "AND attname = 'document'") == [(10000,)]
     kept = store.record_use("Crème brûlée on a <b>plate</b>")
     store.record_use("Crème brûlée on a <b>plate</b>")  # a use again: the document stays one
     gone = store.record_use("a passing thought")
