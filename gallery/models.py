@@ -161,6 +161,12 @@ class ModelTotals(Model):
         return self.model_key or None
 
     @classmethod
+    def prompts_of(cls, model):
+        """How many prompts `model` has ("" or None: prompts without one)."""
+        row = cls.get_or_none(cls.model_key == (model or ""))
+        return row.prompts if row else 0
+
+    @classmethod
     def in_use(cls):
         """Models that still have prompts, the most prompts first."""
         return list(cls.select().where(cls.prompts > 0).order_by(cls.prompts.desc(), cls.model_key))

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
@@ -9,7 +10,7 @@ from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 from .db import db, ready
 from .engines import is_sqlite
 from .errors import InvalidInput
-from .models import DEFAULT_LIMIT, Prompt, check_limit
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
 from .paging import Page, take
 
 MAX_TERMS = 16
@@ -74,7 +75,7 @@ class SqliteSearch:
     @classmethod
     def matches(cls, terms):
         """A condition on Prompt: the row matches every term."""
-        expression, share = cls.plan(terms)
+        expression, share, _ = cls.plan(terms)
         if share > cls.WALK_ABOVE:
             row_matches = PromptIndex.select(SQL("1")).where(
                 PromptIndex.rowid == Prompt.id, PromptIndex.match(expression)
@@ -86,20 +87,20 @@ class SqliteSearch:
     @classmethod
     def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
         """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
-        expression, share = cls.plan(terms)
+        plan = cls.plan(terms)
         score = PromptIndex.rank().alias("score")
         index = PromptIndex.select(PromptIndex.rowid.alias("id"), score).where(
-            PromptIndex.match(expression)
+            PromptIndex.match(plan.expression)
         )
         if model is not None:
             # The bound applies to this model's matches, or a busy model's newest
             # matches would crowd out every match of a rarer one.
-            index = index.where(cls.of_model(model, share))
+            index = index.where(cls.of_model(model, plan))
         candidates = index.order_by(PromptIndex.rowid.desc()).limit(cls.RANK_AT_MOST)
         return best_cards(candidates.alias("candidates"), lambda score: score, limit, offset)
 
     @classmethod
-    def of_model(cls, model, share):
+    def of_model(cls, model, plan):
         """A condition on PromptIndex: the match's prompt has `model`, checked cheaply.
 
         The index is read once, newest first (bm25 counts a word's documents per
@@ -109,27 +110,19 @@ class SqliteSearch:
         enough that listing its ids once costs less. At a million prompts, a model
         with 1% of them and a common word: 80-130 ms by lookups, 20-32 ms by list.
         """
-        of_model, total = (
-            ready()
-            .execute_sql(
-                "SELECT (SELECT prompts FROM model_totals WHERE model_key = ?), "
-                "(SELECT SUM(prompts) FROM model_totals)",
-                (model or "",),
-            )
-            .fetchone()
-        )
-        of_model, total = of_model or 0, max(total or 0, 1)
-        checked = min(share * total, cls.RANK_AT_MOST * total / max(of_model, 1))
+        of_model = ModelTotals.prompts_of(model)
+        total = plan.prompts
+        checked = min(plan.share * total, cls.RANK_AT_MOST * total / max(of_model, 1))
         if of_model < checked:
             ids = Prompt.with_model(Prompt.select(Prompt.id), model)
             # "+ 0" keeps the list a filter on the scan instead of a list of lookups.
             return (PromptIndex.rowid + 0).in_(ids)
-        row = Prompt.select(SQL("1")).where(Prompt.id == PromptIndex.rowid)
-        return fn.EXISTS(Prompt.with_model(row, model))
+        return has_model(PromptIndex.rowid, model)
 
     @classmethod
     def plan(cls, terms):
-        """(FTS5 expression, estimated share of prompts matching it).
+        """A Plan: the FTS5 expression, the estimated share of prompts matching it,
+        and the number of prompts.
 
         The last word is a prefix. When it stands for a few indexed words they are
         spelled out ("detailed" OR "detailer"): FTS5 merges a prefix's doclists anew
@@ -150,7 +143,21 @@ class SqliteSearch:
             phrases.append(quote(terms[-1]) + "*")
             frequency = document_frequency(last, True, version)
         share *= min(1.0, frequency / total)
-        return " AND ".join(phrases), share
+        return Plan(" AND ".join(phrases), share, total)
+
+
+class Plan(NamedTuple):
+    """How SqliteSearch runs one query (see SqliteSearch.plan)."""
+
+    expression: str
+    share: float  # estimated share of prompts matching
+    prompts: int
+
+
+def has_model(prompt_id, model):
+    """A condition: the prompt whose id is `prompt_id` (a column) has `model`."""
+    row = Prompt.select(SQL("1")).where(Prompt.id == prompt_id)
+    return fn.EXISTS(Prompt.with_model(row, model))
 
 
 def quote(word):
@@ -259,8 +266,7 @@ class PostgresSearch:
         rank = fn.ts_rank(PromptDocument.document, cls.query(terms)).alias("score")
         documents = PromptDocument.select(PromptDocument.id, rank).where(cls.matching(terms))
         if model is not None:
-            of_model = Prompt.select(Prompt.id).where(Prompt.id == PromptDocument.id)
-            documents = documents.where(fn.EXISTS(Prompt.with_model(of_model, model)))
+            documents = documents.where(has_model(PromptDocument.id, model))
         candidates = documents.order_by(PromptDocument.id.desc()).limit(cls.RANK_AT_MOST)
         return best_cards(candidates.alias("candidates"), lambda score: score.desc(), limit, offset)
 
