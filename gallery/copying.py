@@ -41,7 +41,7 @@ def copy_store(source_url, target_url, progress=None):
             for m in TABLES
         }
         restart_ids(target)
-        refresh_statistics(target)
+        engines.refresh_statistics(target)
         return CopyReport(copied, verify(source, target))
     finally:
         for database in (source, target):
@@ -92,14 +92,6 @@ def restart_ids(target):
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         )
-
-
-def refresh_statistics(target):
-    """PostgreSQL plans from table statistics, which a table just filled lacks until
-    autovacuum comes by: searching 100,000 copied prompts for a rare word by recency
-    walked them all (1.3 s) instead of using the index (1.6 ms)."""
-    if not engines.is_sqlite(target):
-        target.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")
 
 
 def verify(source, target):
