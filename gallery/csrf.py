@@ -25,5 +25,7 @@ def check_csrf():
         return
     expected = session.get(FIELD)
     sent = request.headers.get(HEADER) or request.form.get(FIELD)
-    if not expected or not sent or not hmac.compare_digest(expected, sent):
+    # compare_digest takes str only when it is ASCII; our tokens always are, so
+    # anything else is just another wrong token.
+    if not expected or not sent or not sent.isascii() or not hmac.compare_digest(expected, sent):
         raise Forbidden("the form's security token is missing or out of date; reload the page")
