@@ -171,9 +171,7 @@ def from_image_metadata(fields, image):
 def read_submission():
     """(fields, image bytes or None) from a JSON or multipart/form-data body."""
     if request.mimetype == "application/json":
-        fields = request.get_json(silent=True)
-        if not isinstance(fields, dict):
-            raise InvalidInput("the body must be a JSON object")
+        fields = json_object()
         return fields, decode_image(fields.get("image"))
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
@@ -181,6 +179,17 @@ def read_submission():
         check_image_size(len(image))
         return request.form.to_dict(), image or None
     raise UnsupportedMediaType("send application/json or multipart/form-data")
+
+
+def json_object():
+    """The JSON body as a dict, or InvalidInput (not valid JSON, not an object, too deep)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise InvalidInput("the JSON body is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
 
 
 def decode_image(value):
@@ -226,11 +235,9 @@ def stats():
 @bp.post("/prompts/cleanup")
 def cleanup():
     """Remove prompts without a thumbnail and/or unused for N days; dry_run only counts."""
-    options = request.get_json(silent=True) if request.mimetype == "application/json" else None
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the cleanup options as application/json")
-    if not isinstance(options, dict):
-        raise InvalidInput("the body must be a JSON object")
+    options = json_object()
     for name in ("without_thumbnail", "dry_run"):
         if not isinstance(options.get(name, False), bool):
             raise InvalidInput(f"{name} must be true or false", name)

@@ -9,6 +9,9 @@ from .errors import InvalidPrompt
 # \s in a str pattern matches every Unicode whitespace (NBSP, ideographic
 # space, line separators...), which is what "collapse whitespace" means here.
 _WHITESPACE = re.compile(r"\s+")
+# Half of a UTF-16 pair on its own (JSON's "\ud800" decodes to one): not a
+# character, and neither UTF-8 nor either database can store it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalize(text):
@@ -30,8 +33,16 @@ def clean_prompt(text, max_length=10_000):
     text = text.strip()
     if "\x00" in text:
         raise InvalidPrompt("prompt must not contain NUL characters")
+    if surrogate := lone_surrogate(text):
+        raise InvalidPrompt(f"prompt contains {surrogate}; send the text as valid UTF-8")
     if not normalize(text):
         raise InvalidPrompt("prompt is empty")
     if len(text) > max_length:
         raise InvalidPrompt(f"prompt is {len(text)} characters long; the limit is {max_length}")
     return text
+
+
+def lone_surrogate(text):
+    """A description of the first lone surrogate in `text`, or None when there is none."""
+    match = _SURROGATE.search(text)
+    return match and f"U+{ord(match.group()):04X}, a lone surrogate that is not a character"

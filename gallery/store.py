@@ -16,7 +16,7 @@ from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, thumbnail_version, utcnow
-from .normalize import clean_prompt, prompt_hash
+from .normalize import clean_prompt, lone_surrogate, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ def clean_model(model):
         raise InvalidInput(f"model name is longer than {MAX_MODEL_LENGTH} characters", "model")
     if "\x00" in model:
         raise InvalidInput("model must not contain NUL characters", "model")
+    if surrogate := lone_surrogate(model):
+        raise InvalidInput(f"model contains {surrogate}; send it as valid UTF-8", "model")
     return model or None
 
 
@@ -168,7 +170,12 @@ def clean_time(used_at):
         raise InvalidInput("used_at must be a datetime or ISO 8601 text", "used_at")
     if used_at.tzinfo is None:
         used_at = used_at.replace(tzinfo=UTC)
-    used_at = used_at.astimezone(UTC)
+    try:
+        used_at = used_at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 at +14:00 is still year 0 in UTC
+        raise InvalidInput(
+            f"used_at {used_at.isoformat()} is outside the years 1-9999 in UTC", "used_at"
+        ) from None
     if used_at > utcnow() + FUTURE_TOLERANCE:
         raise InvalidInput(f"used_at {used_at.isoformat()} is in the future", "used_at")
     return used_at

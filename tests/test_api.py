@@ -339,3 +339,56 @@ def test_record_image_without_metadata_prompt_is_400(client, auth):
     error = assert_error(client.post("/api/prompts/", json=body, headers=auth), 400, "prompt_text")
     assert "no prompt in its metadata" in error["message"]
     assert count() == 0
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"prompt_text": "a \\ud800 lone surrogate"}', "prompt_text"),
+        ('{"prompt_text": "\\udfff"}', "prompt_text"),
+        ('{"prompt_text": "fine", "model": "sd\\udc00xl"}', "model"),
+        ('{"prompt_text": "fine", "used_at": "0001-01-01T00:00:00+14:00"}', "used_at"),
+        ('{"prompt_text": "fine", "used_at": "9999-12-31T23:59:59-14:00"}', "used_at"),
+        ('{"prompt_text": "fine", "used_at": "\\ud800"}', "used_at"),
+        (f'{{"prompt_text": {DEEP}}}', None),
+        (DEEP, None),
+    ],
+)
+def test_record_hostile_json_is_400_naming_the_field(client, auth, raw, field):
+    response = client.post("/api/prompts/", data=raw, content_type="application/json", headers=auth)
+    error = assert_error(response, 400, field)
+    if field is None:
+        assert "nested too deeply" in error["message"]
+    assert count() == 0
+
+
+def test_cleanup_with_deeply_nested_json_is_400(client, auth):
+    store.record_use("survives")
+    response = client.post(
+        "/api/prompts/cleanup", data=DEEP, content_type="application/json", headers=auth
+    )
+    assert "nested too deeply" in assert_error(response, 400)["message"]
+    assert count() == 1
+
+
+def test_multipart_fields_that_are_not_utf8_are_never_500(client, auth):
+    boundary = "b0undary"
+    parts = [("prompt_text", b"bad \xed\xa0\x80 bytes \xff"), ("model", b"\xed\xbf\xbf")]
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in parts
+    )
+    response = client.post(
+        "/api/prompts/",
+        data=body + f"--{boundary}--\r\n".encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=auth,
+    )
+    assert response.status_code in (201, 400), response.get_data(as_text=True)
+    if response.status_code == 201:
+        assert response.json["prompt_text"].startswith("bad ")

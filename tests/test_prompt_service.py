@@ -2,9 +2,11 @@
 
 import io
 
+import pytest
 from PIL import Image
 
 from gallery import store
+from gallery.errors import InvalidInput
 from gallery.prompt_service import prompt_service
 from tests.conftest import ENGINE
 
@@ -54,3 +56,13 @@ def test_app_context_uses_the_apps_database(ctx, app):
     prompt_service.create_or_update_prompt("inside the app")
     assert prompt_service.get_stats().total_prompts == 1
     assert store.get_stats().total_prompts == 1
+
+
+def test_the_service_refuses_unstorable_input_with_a_clear_error():
+    with pytest.raises(InvalidInput, match="surrogate") as info:
+        prompt_service.create_or_update_prompt("sunset \udc80")
+    assert info.value.field == "prompt_text"
+    with pytest.raises(InvalidInput, match="used_at") as info:
+        prompt_service.create_or_update_prompt("sunset", used_at="0001-01-01T00:00:00+14:00")
+    assert info.value.field == "used_at"
+    assert prompt_service.get_stats().total_prompts == 0

@@ -2,7 +2,7 @@
 
 import io
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from PIL import Image
@@ -262,3 +262,21 @@ def test_backup_is_a_consistent_copy(ctx, tmp_path):
         store.backup(target)
     with pytest.raises(InvalidInput, match="does not exist"):
         store.backup(tmp_path / "missing" / "copy.db")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"prompt_text": "a \ud800 lone surrogate"}, "prompt_text"),
+        ({"model": "sd\udc00xl"}, "model"),
+        ({"used_at": "0001-01-01T00:00:00+14:00"}, "used_at"),
+        ({"used_at": "9999-12-31T23:59:59-14:00"}, "used_at"),
+        ({"used_at": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))}, "used_at"),
+        ({"used_at": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))}, "used_at"),
+    ],
+)
+def test_unstorable_text_and_times_are_refused_naming_the_field(ctx, kwargs, field):
+    with pytest.raises(InvalidInput) as info:
+        store.record_use(**{"prompt_text": "a prompt", **kwargs})
+    assert info.value.field == field and info.value.message
+    assert store.get_stats().total_prompts == 0
