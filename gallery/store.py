@@ -16,7 +16,7 @@ from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, thumbnail_version, utcnow
-from .normalize import clean_prompt, lone_surrogate, prompt_hash
+from .normalize import clean_prompt, has_visible, lone_surrogate, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def thumbnail_options(settings):
 
 
 def clean_model(model):
-    """A model name trimmed, None when blank, or InvalidInput."""
+    """A model name trimmed, None when blank or invisible, or InvalidInput."""
     if model is None:
         return None
     if not isinstance(model, str):
@@ -154,7 +154,8 @@ def clean_model(model):
         raise InvalidInput("model must not contain NUL characters", "model")
     if surrogate := lone_surrogate(model):
         raise InvalidInput(f"model contains {surrogate}; send it as valid UTF-8", "model")
-    return model or None
+    # Only zero-width or other invisible characters: no model, as a blank name is.
+    return model if has_visible(model) else None
 
 
 def clean_time(used_at):

@@ -392,3 +392,14 @@ def test_multipart_fields_that_are_not_utf8_are_never_500(client, auth):
     assert response.status_code in (201, 400), response.get_data(as_text=True)
     if response.status_code == 201:
         assert response.json["prompt_text"].startswith("bad ")
+
+
+def test_an_invisible_prompt_is_refused_and_an_invisible_model_means_none(client, auth):
+    invisible = {"prompt_text": "\u200b\u3000\u2028\ufeff"}
+    error = assert_error(client.post("/api/prompts/", json=invisible, headers=auth), 400)
+    assert error["field"] == "prompt_text" and "invisible" in error["message"]
+    assert count() == 0
+    body = {"prompt_text": "a visible prompt", "model": "\u200b\u2060 \u3164"}
+    response = client.post("/api/prompts/", json=body, headers=auth)
+    assert response.status_code == 201 and response.json["model"] is None
+    assert client.get("/api/models").json["items"] == [{"model": None, "prompts": 1, "uses": 1}]

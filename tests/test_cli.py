@@ -79,3 +79,11 @@ def test_demo_fills_the_gallery(runner, ctx):
     assert stats.total_uses > 36
     assert 0 < stats.with_thumbnail < 36
     assert len(stats.models) == 5
+
+
+def test_an_invisible_prompt_is_one_error_line(runner, ctx):
+    result = run(runner, "add", "\u200b\u2060\u3000")
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: prompt is empty")
+    assert len(result.output.strip().splitlines()) == 1
+    assert store.get_stats().total_prompts == 0

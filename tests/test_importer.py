@@ -192,3 +192,12 @@ def test_ctrl_c_keeps_and_counts_what_was_imported(ctx, tmp_path, workers):
     assert ImportedFile.select().count() == 25
     rest = importer.import_paths([tmp_path], workers=workers)
     assert rest.already_imported == 25 and rest.imported == 15
+
+
+def test_an_image_whose_prompt_is_only_invisible_is_skipped_with_a_reason(ctx, tmp_path):
+    blank = png_with(tmp_path / "blank.png", parameters="\u200b\u200b\nSteps: 20")
+    png_with(tmp_path / "good.png", parameters="a lighthouse\nSteps: 20")
+    report = importer.import_paths([tmp_path], workers=1)
+    assert report.imported == 1
+    assert dict(report.failed)[str(blank)] == "prompt is empty: it has only invisible characters"
+    assert [p.prompt_text for p in store.recent()] == ["a lighthouse"]

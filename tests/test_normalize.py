@@ -50,3 +50,27 @@ def test_clean_prompt_refuses_too_long():
         clean_prompt("x" * 10_001)
     with pytest.raises(InvalidPrompt, match="limit is 5"):
         clean_prompt("abcdef", max_length=5)
+
+
+INVISIBLE = [
+    "\u200b",  # zero-width space
+    "\u200b\u200c\u200d\u2060\ufeff",  # zero-width (non-)joiners, word joiner, BOM
+    "\u3000\u200b\u3000",  # ideographic spaces around a zero-width space
+    "\u2028\u2029",  # line and paragraph separators
+    "\u00ad\u200e\u200f\u202e\u2066",  # soft hyphen, direction marks and overrides
+    "\u180e\u2062\U000e0041",  # Mongolian vowel separator, invisible times, a tag
+    "\ufe0f\u034f",  # a variation selector, the combining grapheme joiner
+    "\u3164\uffa0\u115f\u2800",  # Hangul fillers, the blank Braille pattern
+]
+
+
+@pytest.mark.parametrize("text", INVISIBLE)
+def test_clean_prompt_refuses_only_invisible_characters(text):
+    with pytest.raises(InvalidPrompt, match="empty") as info:
+        clean_prompt(text)
+    assert "invisible" in info.value.message or text.isspace()
+
+
+@pytest.mark.parametrize("text", ["a\u200b", "。", "🙂", "\ue000", "١", "e\u0301", "\u4e00"])
+def test_clean_prompt_keeps_a_prompt_with_something_to_see(text):
+    assert clean_prompt(text) == text

@@ -280,3 +280,10 @@ def test_unstorable_text_and_times_are_refused_naming_the_field(ctx, kwargs, fie
         store.record_use(**{"prompt_text": "a prompt", **kwargs})
     assert info.value.field == field and info.value.message
     assert store.get_stats().total_prompts == 0
+
+
+def test_an_invisible_prompt_is_refused_like_an_empty_one(ctx):
+    with pytest.raises(InvalidPrompt, match="empty.*invisible"):
+        store.record_use("\u200b\u200d\ufeff")
+    assert store.record_use("a fox", model="\u200b\u00ad").model is None
+    assert store.get_stats().models == [(None, 1, 1)]
