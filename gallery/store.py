@@ -38,6 +38,11 @@ class Recorded:
 
     def __getattr__(self, name):
         # Reads like the prompt it recorded: response.id, response.total_uses, ...
+        # Not before `prompt` is set, nor for dunder names: copy and pickle make the
+        # object without __init__ and look up __setstate__ and the like, which asked
+        # self.prompt, which came back here for ever.
+        if name.startswith("__") or "prompt" not in self.__dict__:
+            raise AttributeError(name)
         return getattr(self.prompt, name)
 
 

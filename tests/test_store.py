@@ -287,3 +287,19 @@ def test_an_invisible_prompt_is_refused_like_an_empty_one(ctx):
         store.record_use("\u200b\u200d\ufeff")
     assert store.record_use("a fox", model="\u200b\u00ad").model is None
     assert store.get_stats().models == [(None, 1, 1)]
+
+
+def test_a_recorded_result_can_be_copied_and_pickled(ctx):
+    import copy
+    import pickle
+
+    recorded = store.record_use("copy me", model="sdxl", image_data=png())
+    for twin in (
+        copy.copy(recorded),
+        copy.deepcopy(recorded),
+        pickle.loads(pickle.dumps(recorded)),
+    ):
+        assert (twin.id, twin.total_uses, twin.model) == (recorded.id, 1, "sdxl")
+        assert twin.created and twin.thumbnail_updated and twin.thumbnail_error is None
+    with pytest.raises(AttributeError):
+        recorded.no_such_attribute  # noqa: B018 - the read itself is the test
