@@ -1,15 +1,17 @@
 """`flask gallery ...` commands: thin wrappers over store, search and demo."""
 
+import sqlite3
 import time
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from peewee import DatabaseError, InterfaceError
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, store, tokens
-from .errors import InvalidInput
+from .errors import InvalidInput, database_failure
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -21,13 +23,16 @@ def init_app(app):
 
 
 def fail_clearly(command):
-    """Turn InvalidInput into one `Error: ...` line and a non-zero exit."""
+    """Turn InvalidInput, or a database that is read-only or unreachable, into one
+    `Error: ...` line and a non-zero exit."""
 
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except InvalidInput as exc:
             raise click.ClickException(exc.message) from None
+        except (DatabaseError, InterfaceError, sqlite3.Error) as exc:
+            raise click.ClickException(database_failure(exc)) from None
 
     wrapper.__name__ = command.__name__
     wrapper.__doc__ = command.__doc__
@@ -155,6 +160,7 @@ def write_setting(path, name, value):
 @fail_clearly
 def import_images(paths, recursive, model, dry_run, workers):
     """Import AI-generated images, reading the prompt each generator embeds."""
+    db.ready()  # a database that cannot be reached fails here, not under the progress bar
     total = len(importer.find_images(paths, recursive)[0])
     started = time.monotonic()
 

@@ -76,6 +76,14 @@ class TooManyAttempts(InvalidInput):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+def database_failure(exc):
+    """One line saying why the database could not be used, with the driver's own words."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if "readonly" in detail or "read-only" in detail:
+        return f"the database is read-only, so nothing can be changed ({detail})"
+    return f"the database could not be used: {detail}"
+
+
 def wants_json():
     """API paths answer errors in JSON; pages answer in HTML."""
     from flask import request

@@ -1,11 +1,15 @@
 """`flask gallery ...` commands, including their one-line errors."""
 
+import os
 import sqlite3
+import subprocess
+from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
-from gallery import store
+from gallery import create_app, store
+from tests.conftest import close_pool, unavailable
 
 
 def run(runner, *args):
@@ -87,3 +91,68 @@ def test_an_invisible_prompt_is_one_error_line(runner, ctx):
     assert result.output.strip().startswith("Error: prompt is empty")
     assert len(result.output.strip().splitlines()) == 1
     assert store.get_stats().total_prompts == 0
+
+
+def assert_one_error_line(result, *words, after=()):
+    """Exit status 1 with one `Error: ...` line that says what (after the lines a command
+    printed before it failed, such as the import's progress bar), and no traceback."""
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    *before, error = result.output.strip().splitlines()
+    assert result.exit_code == 1 and error.startswith("Error: ") and before == list(after)
+    for word in words:
+        assert word in error
+
+
+def write_commands(tmp_path):
+    image = tmp_path / "images" / "made.png"
+    image.parent.mkdir()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "an imported prompt\nSteps: 20")
+    Image.new("RGB", (32, 32), "plum").save(image, pnginfo=info)
+    return [
+        ["add", "a new prompt"],
+        ["delete", "1"],
+        ["cleanup", "--without-thumbnail"],
+        ["create-token", "worker"],
+        ["import", str(image.parent)],
+    ]
+
+
+def test_an_unreachable_postgresql_is_one_error_line(tmp_path):
+    app = create_app(
+        {"SECRET_KEY": "test", "DATABASE_URL": "postgresql://gallery@127.0.0.1:1/gallery"},
+        instance_path=tmp_path / "instance",
+    )
+    runner = app.test_cli_runner()
+    reads = [["stats"], ["search", "fox"], ["list-tokens"], ["init-db"]]
+    for args in reads + write_commands(tmp_path):
+        assert_one_error_line(run(runner, *args), "127.0.0.1", "port 1")
+
+
+@pytest.fixture
+def read_only_store(app, tmp_path):
+    """The app's SQLite file with one prompt, made read-only in a way that holds for root:
+    the immutable attribute (chattr +i), which refuses writes to everyone."""
+    with app.app_context():
+        store.record_use("kept safe")
+    close_pool(app)  # the last connection checkpoints the write-ahead log away
+    path = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+    elif subprocess.run(["chattr", "+i", path], capture_output=True).returncode != 0:
+        unavailable("chattr +i does not work here (not root, or the file system lacks it)")
+    yield path
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", path], check=True)
+    path.chmod(0o644)
+
+
+@pytest.mark.sqlite
+def test_a_read_only_sqlite_store_reads_and_refuses_writes_in_one_line(
+    app, runner, read_only_store, tmp_path
+):
+    for args in write_commands(tmp_path):
+        progress = ["Importing"] if args[0] == "import" else []
+        assert_one_error_line(run(runner, *args), "read-only", after=progress)
+    assert "#1  1x  [no model]  kept safe" in run(runner, "search", "kept").output
+    assert "Prompts:      1" in run(runner, "stats").output
