@@ -8,7 +8,7 @@ from peewee import DatabaseProxy, OperationalError
 from . import engines
 from .config import standalone_settings
 from .engines import open_database
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, adopt_seed_store
 
 db = DatabaseProxy()
 
@@ -54,8 +54,10 @@ def migrate(database):
             engines.lock_for_migration(database)
             if engines.schema_version(database) >= version:
                 continue
-            for statement in migration[engines.dialect(database)]:
-                database.execute_sql(statement)
+            # A store made from the design document's schema already has its table.
+            if version > 1 or not adopt_seed_store(database):
+                for statement in migration[engines.dialect(database)]:
+                    database.execute_sql(statement)
             engines.set_schema_version(database, version)
     return engines.schema_version(database)
 

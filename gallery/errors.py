@@ -66,6 +66,15 @@ class UnsupportedMediaType(InvalidInput):
         super().__init__(message, code="unsupported_media_type")
 
 
+class UnusableDatabase(InvalidInput):
+    """A database the gallery cannot take as its store (a foreign prompts table, ...)."""
+
+    status = 500
+
+    def __init__(self, message):
+        super().__init__(message, field="DATABASE_URL", code="unusable_database")
+
+
 class TooManyAttempts(InvalidInput):
     """Too many failed sign-ins from one address; try again after `retry_after` seconds."""
 

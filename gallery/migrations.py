@@ -4,6 +4,10 @@ Each migration is one list of statements per engine; the same order runs on both
 PostgreSQL gets its natural types (BIGINT identity, TIMESTAMPTZ, BYTEA).
 """
 
+from .engines import is_sqlite
+from .errors import UnusableDatabase
+from .normalize import prompt_hash
+
 # 1. The design document's table and indexes, verbatim.
 PROMPTS_TABLE = [
     """CREATE TABLE prompts (
@@ -345,3 +349,102 @@ MIGRATIONS = [
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
 ]
+
+# Adoption: a store made from the design document's own schema has its prompts table
+# (and maybe the four indexes) but no schema version. It is brought to version 1 in
+# place, instead of migration 1 failing on "table prompts already exists".
+SEED_COLUMNS = (
+    "id",
+    "prompt_text",
+    "prompt_hash",
+    "total_uses",
+    "first_used_at",
+    "last_used_at",
+    "model",
+    "thumbnail_data",
+    "thumbnail_mime",
+    "thumbnail_width",
+    "thumbnail_height",
+)
+SEED_INDEXES = [sql.replace(" INDEX ", " INDEX IF NOT EXISTS ", 1) for sql in PROMPTS_TABLE[1:]]
+# Times written by other code may be ISO text with a 'T' or an offset, which the
+# models do not read: SQLite's own parser turns them into UTC in our format.
+SQLITE_ADOPT_TIMES = [
+    f"UPDATE prompts SET {column} = COALESCE(strftime('%Y-%m-%d %H:%M:%f', {column}), {column})"
+    f" WHERE typeof({column}) = 'text'"
+    for column in ("first_used_at", "last_used_at")
+]
+# The seed's TIMESTAMP columns hold UTC (CURRENT_TIMESTAMP is UTC); ours are instants.
+PG_ADOPT_TIMES = {
+    column: f"ALTER TABLE prompts ALTER COLUMN {column} TYPE TIMESTAMPTZ "
+    f"USING {column} AT TIME ZONE 'UTC'"
+    for column in ("first_used_at", "last_used_at")
+}
+# A blank model is no model here, as clean_model makes it.
+ADOPT_BLANK_MODELS = "UPDATE prompts SET model = NULL WHERE TRIM(model) = ''"
+
+
+def prompts_columns(database, sqlite):
+    """{column: declared type} of an existing prompts table ({} when there is none)."""
+    if sqlite:
+        rows = database.execute_sql("PRAGMA table_info(prompts)").fetchall()
+        return {row[1]: row[2].upper() for row in rows}
+    rows = database.execute_sql(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'prompts'"
+    ).fetchall()
+    return {name: kind.upper() for name, kind in rows}
+
+
+def adopt_seed_store(database):
+    """Bring a store in the design document's shape to version 1, keeping every row.
+
+    Returns False when there is no prompts table (a new store: migration 1 makes it).
+    Inside migration 1's transaction, so a failure leaves the store as it was.
+    """
+    sqlite = is_sqlite(database)
+    columns = prompts_columns(database, sqlite)
+    if not columns:
+        return False
+    missing = [name for name in SEED_COLUMNS if name not in columns]
+    if missing:
+        raise UnusableDatabase(
+            "the database has a prompts table that is not a Prompt Gallery store "
+            f"(it lacks {', '.join(missing)}); point GALLERY_DATABASE_URL at another database"
+        )
+    if sqlite:
+        statements = SQLITE_ADOPT_TIMES
+    else:
+        statements = [
+            sql
+            for column, sql in PG_ADOPT_TIMES.items()
+            if columns[column] != "TIMESTAMP WITH TIME ZONE"
+        ]
+    for statement in [*statements, ADOPT_BLANK_MODELS, *SEED_INDEXES]:
+        database.execute_sql(statement)
+    rehash(database)
+    return True
+
+
+def rehash(database, batch=1000):
+    """Give each prompt the hash this gallery computes, so its next use finds it.
+
+    Another program may have normalized differently (lower() instead of casefold()).
+    A prompt whose hash another prompt already holds keeps its own: no row is lost.
+    """
+    param = database.param
+    last = 0
+    while rows := database.execute_sql(
+        f"SELECT id, prompt_text, prompt_hash FROM prompts WHERE id > {param} "
+        f"ORDER BY id LIMIT {int(batch)}",
+        (last,),
+    ).fetchall():
+        for prompt_id, text, stored in rows:
+            wanted = prompt_hash(text)
+            if wanted != stored:
+                database.execute_sql(
+                    f"UPDATE prompts SET prompt_hash = {param} WHERE id = {param} "
+                    f"AND NOT EXISTS (SELECT 1 FROM prompts WHERE prompt_hash = {param})",
+                    (wanted, prompt_id, wanted),
+                )
+        last = rows[-1][0]
