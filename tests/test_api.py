@@ -1,8 +1,12 @@
 """The JSON API: every endpoint, every error status, tokens, both upload forms."""
 
 import base64
+import json
+from datetime import timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gallery import store, tokens
 from tests.conftest import SAMPLES
@@ -403,3 +407,38 @@ def test_an_invisible_prompt_is_refused_and_an_invisible_model_means_none(client
     response = client.post("/api/prompts/", json=body, headers=auth)
     assert response.status_code == 201 and response.json["model"] is None
     assert client.get("/api/models").json["items"] == [{"model": None, "prompts": 1, "uses": 1}]
+
+
+# Any text, with lone surrogates and invisible characters more often than by chance.
+# (One alphabet of characters() | characters(categories=["Cs"]) loses the surrogates.)
+ANY_TEXT = st.lists(
+    st.text(max_size=10)
+    | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    | st.sampled_from(["\u200b", "\ufeff", "\u3000", "\u2028", "\x00"]),
+    max_size=6,
+).map("".join)
+ANY_TIME = st.datetimes().flatmap(
+    lambda moment: st.builds(
+        lambda offset: moment.replace(tzinfo=timezone(offset)).isoformat(),
+        st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23)),
+    )
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=st.fixed_dictionaries(
+        {"prompt_text": ANY_TEXT},
+        optional={"model": ANY_TEXT | st.none(), "used_at": ANY_TIME | ANY_TEXT},
+    )
+)
+def test_fuzz_record_is_a_use_or_a_400_never_a_500(client, auth, body):
+    raw = json.dumps(body)  # ensure_ascii: a lone surrogate goes out as \\udxxx
+    response = client.post("/api/prompts/", data=raw, content_type="application/json", headers=auth)
+    assert response.status_code in (200, 201, 400), (body, response.get_data(as_text=True))
+    if response.status_code == 400:
+        assert response.json["error"]["field"] in ("prompt_text", "model", "used_at")
