@@ -156,3 +156,10 @@ def test_a_read_only_sqlite_store_reads_and_refuses_writes_in_one_line(
         assert_one_error_line(run(runner, *args), "read-only", after=progress)
     assert "#1  1x  [no model]  kept safe" in run(runner, "search", "kept").output
     assert "Prompts:      1" in run(runner, "stats").output
+
+
+def test_an_argument_that_is_not_utf8_is_one_error_line(runner, ctx):
+    # A shell passes bytes; Python turns undecodable ones into lone surrogates.
+    assert_one_error_line(run(runner, "add", "a fox \udcff"), "lone surrogate")
+    assert_one_error_line(run(runner, "add", "a fox", "--model", "sd\udcff"), "model")
+    assert store.get_stats().total_prompts == 0
