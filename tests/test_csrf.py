@@ -9,8 +9,9 @@ from tests.conftest import csrf_token_from, sign_in
 def test_a_non_ascii_token_is_refused_like_any_wrong_one(admin_app, ctx, sent):
     client = admin_app.test_client()
     sign_in(client)
-    csrf_token_from(client, "/admin/")
+    csrf_token_from(client, "/admin/")  # signing in cleared the session: a page makes a token
     as_field = client.post("/admin/sign-out", data={"csrf_token": sent})
+    # A server hands on a header's UTF-8 bytes as Latin-1 text, as WSGI says.
     as_header = client.post(
         "/admin/sign-out", headers={"X-CSRF-Token": sent.encode().decode("latin-1")}
     )
