@@ -119,6 +119,7 @@ def write_commands(tmp_path):
 
 
 def test_an_unreachable_postgresql_is_one_error_line(tmp_path):
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     app = create_app(
         {"SECRET_KEY": "test", "DATABASE_URL": "postgresql://gallery@127.0.0.1:1/gallery"},
         instance_path=tmp_path / "instance",
