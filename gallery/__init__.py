@@ -13,7 +13,7 @@ from .sessions import LeanSessionInterface
 
 def create_app(config=None, instance_path=None):
     """Build the app: defaults, then instance/config.py, then GALLERY_* env, then `config`."""
-    instance_path = Path(instance_path or settings.DEFAULT_INSTANCE_PATH).resolve()
+    instance_path = Path(instance_path or settings.instance_path_setting()).resolve()
     app = Flask(
         __name__,
         instance_path=str(instance_path),

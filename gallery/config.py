@@ -31,6 +31,12 @@ DEFAULTS = {
 }
 
 
+def instance_path_setting(environ=None):
+    """GALLERY_INSTANCE_PATH, else instance/ in the project: data, secret key, config.py."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(f"{ENV_PREFIX}INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+
+
 def default_database_url(instance_path):
     """The embedded default: one SQLite file in the instance folder."""
     return f"sqlite:///{Path(instance_path) / 'gallery.db'}"
@@ -55,7 +61,7 @@ def standalone_settings():
     """Settings for callers outside a Flask app: defaults plus the environment."""
     settings = dict(DEFAULTS, **from_environ())
     if not settings["DATABASE_URL"]:
-        settings["DATABASE_URL"] = default_database_url(DEFAULT_INSTANCE_PATH)
+        settings["DATABASE_URL"] = default_database_url(instance_path_setting())
     return settings
 
 
