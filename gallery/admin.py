@@ -48,7 +48,7 @@ def sign_in():
         if not admin_enabled():
             raise Forbidden("admin actions are disabled: no admin password is set")
         address = request.remote_addr or "unknown"
-        throttle.check_allowed(address)
+        throttle.attempt(address)  # counted before the check, so racing requests count too
         password = request.form.get("password", "")
         # check_password_hash compares in constant time.
         if check_password_hash(current_app.config["ADMIN_PASSWORD_HASH"], password):
@@ -59,7 +59,6 @@ def sign_in():
             session.permanent = True
             flash("Signed in.")
             return redirect(url_for(".dashboard"))
-        throttle.record_failure(address)
         error = "That password is not right."
     status = 401 if error else 200
     return render_template("sign_in.html", error=error, enabled=admin_enabled()), status

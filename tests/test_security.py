@@ -240,3 +240,51 @@ def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, 
         headers={"X-Forwarded-For": "198.51.100.7"},
     )
     assert other.status_code == 302  # another client behind the same proxy is not blocked
+
+
+def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_url, monkeypatch):
+    import threading
+
+    from gallery import admin, create_app
+
+    threads = 16
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "t", "DATABASE_POOL_SIZE": threads + 4},
+        instance_path=tmp_path / "concurrent",
+    )
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    clients = [app.test_client() for _ in range(threads)]
+    forms = [{"password": "wrong", "csrf_token": csrf_token_from(c)} for c in clients]
+    seen = threading.Condition()
+    counts = {"checked": 0, "refused": 0}
+    real_check = admin.check_password_hash
+
+    def counting_check(pwhash, password):
+        # Hold every checked request until each request was either checked or refused,
+        # so no failure is on record while the others pass the throttle.
+        with seen:
+            counts["checked"] += 1
+            seen.notify_all()
+            seen.wait_for(lambda: counts["checked"] + counts["refused"] >= threads, 30)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(admin, "check_password_hash", counting_check)
+    statuses = []
+
+    def attempt(client, form):
+        status = client.post("/admin/sign-in", data=form).status_code
+        with seen:
+            statuses.append(status)
+            counts["refused"] += status == 429
+            seen.notify_all()
+
+    workers = [
+        threading.Thread(target=attempt, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sorted(set(statuses)) == [401, 429]
+    assert counts["checked"] <= 5
+    assert statuses.count(401) == counts["checked"]
