@@ -1,5 +1,6 @@
 """Blueprint "admin": sign-in, delete, cleanup and database upkeep, CSRF-checked."""
 
+import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -7,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -15,7 +17,7 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from . import importer, store, throttle
+from . import importer, sessions, store, throttle
 from .csrf import check_csrf
 from .errors import Forbidden, InvalidInput
 from .htmx import is_htmx, render
@@ -25,8 +27,21 @@ bp.before_request(check_csrf)
 
 
 def is_admin():
-    """True when this session signed in as the admin."""
-    return bool(session.get("admin")) and admin_enabled()
+    """True when this session signed in as the admin, and nothing has ended it since."""
+    if not session.get("admin") or not admin_enabled():
+        return False
+    if "is_admin" not in g:  # pages ask several times; the database once
+        g.is_admin = session.get("generation") == sessions.session_generation() and (
+            session.get("password") == password_fingerprint()
+        )
+    return g.is_admin
+
+
+def password_fingerprint():
+    """A short digest of the admin password hash: a session made under another password
+    (set in the environment, say, without the command) does not count."""
+    configured = current_app.config["ADMIN_PASSWORD_HASH"]
+    return hashlib.sha256(configured.encode("utf-8")).hexdigest()[:16]
 
 
 def admin_enabled():
@@ -55,6 +70,8 @@ def sign_in():
             throttle.forget(address)
             session.clear()  # a new session id's worth: drop anything from before
             session["admin"] = True
+            session["generation"] = sessions.session_generation()
+            session["password"] = password_fingerprint()
             session["signed_in_at"] = int(time.time())
             session.permanent = True
             flash("Signed in.")
@@ -66,7 +83,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the admin session."""
+    """End the admin session, and with it every copy of every admin session cookie."""
+    if is_admin():  # a visitor's sign-out must not end the admin's sessions
+        sessions.end_admin_sessions()
     session.clear()
     flash("Signed out.")
     return redirect(url_for("gallery.index"))

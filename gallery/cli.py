@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
-from . import copying, db, demo, importer, store, tokens
+from . import copying, db, demo, importer, sessions, store, tokens
 from .errors import InvalidInput
 from .search import search_prompts
 
@@ -132,7 +132,9 @@ def set_admin_password(password):
         raise InvalidInput("choose a password of at least 8 characters")
     path = Path(current_app.instance_path) / "config.py"
     write_setting(path, "ADMIN_PASSWORD_HASH", generate_password_hash(password))
-    click.echo(f"Admin password set in {path}. Restart the gallery to use it.")
+    sessions.end_admin_sessions()
+    click.echo(f"Admin password set in {path}. Every admin session has been ended.")
+    click.echo("Restart the gallery to use the new password.")
 
 
 def write_setting(path, name, value):

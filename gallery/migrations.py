@@ -332,6 +332,16 @@ PG_SEARCH_STATISTICS = [
     "ANALYZE prompt_search",
 ]
 
+# 12. The admin session generation: a session counts only while it carries the current
+# one, so signing out or a new password ends every copy of every session cookie.
+AUTH_STATE = [
+    """CREATE TABLE auth_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    session_generation BIGINT NOT NULL
+)""",
+    "INSERT INTO auth_state (id, session_generation) VALUES (1, 1)",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -344,4 +354,5 @@ MIGRATIONS = [
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
+    {"sqlite": AUTH_STATE, "postgres": AUTH_STATE},
 ]

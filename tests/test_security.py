@@ -242,6 +242,40 @@ def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, 
     assert other.status_code == 302  # another client behind the same proxy is not blocked
 
 
+def signed_in_twice(admin_app):
+    """An admin client and a second client holding a copy of its session cookie."""
+    first = admin_app.test_client()
+    assert sign_in(first).status_code == 302
+    copy = admin_app.test_client()
+    copy.set_cookie("session", first.get_cookie("session").value)
+    assert copy.get("/admin/").status_code == 200
+    return first, copy
+
+
+@pytest.mark.parametrize(("page", "button"), [("/", "Sign out"), ("/admin/", "End this session")])
+def test_signing_out_ends_every_copy_of_the_session(admin_app, page, button):
+    first, copy = signed_in_twice(admin_app)
+    html = first.get(page).get_data(as_text=True)
+    assert button in html
+    response = first.post("/admin/sign-out", data={"csrf_token": csrf_token_from(first, page)})
+    assert response.status_code == 302
+    assert copy.get("/admin/").status_code == 302
+    assert "Sign out" not in copy.get("/").get_data(as_text=True)
+    # Signing in again makes a session that works; the copied one stays dead.
+    assert sign_in(first).status_code == 302
+    assert first.get("/admin/").status_code == 200
+    assert copy.get("/admin/").status_code == 302
+
+
+def test_a_new_admin_password_ends_every_session(admin_app):
+    first, copy = signed_in_twice(admin_app)
+    runner = admin_app.test_cli_runner()
+    result = runner.invoke(args=["gallery", "set-admin-password", "--password", "a new secret"])
+    assert result.exit_code == 0, result.output
+    assert first.get("/admin/").status_code == 302
+    assert copy.get("/admin/").status_code == 302
+
+
 def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_url, monkeypatch):
     import threading
 
