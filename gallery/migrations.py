@@ -342,6 +342,10 @@ AUTH_STATE = [
     "INSERT INTO auth_state (id, session_generation) VALUES (1, 1)",
 ]
 
+# 13. Token scopes, space-separated: read, record, admin. Tokens made before scopes keep
+# what they could do by default (record, and read where reads need a token), not admin.
+TOKEN_SCOPES = ["ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'read record'"]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -355,4 +359,5 @@ MIGRATIONS = [
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
     {"sqlite": AUTH_STATE, "postgres": AUTH_STATE},
+    {"sqlite": TOKEN_SCOPES, "postgres": TOKEN_SCOPES},
 ]

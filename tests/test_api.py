@@ -10,7 +10,7 @@ from tests.conftest import SAMPLES
 
 @pytest.fixture
 def token(ctx):
-    return tokens.create_token("tests")
+    return tokens.create_token("tests", ["admin"])
 
 
 @pytest.fixture
@@ -339,3 +339,83 @@ def test_record_image_without_metadata_prompt_is_400(client, auth):
     error = assert_error(client.post("/api/prompts/", json=body, headers=auth), 400, "prompt_text")
     assert "no prompt in its metadata" in error["message"]
     assert count() == 0
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_recording_token_records_but_cannot_delete_or_clean_up(client, ctx):
+    recorder = bearer(tokens.create_token("worker"))  # the default scope: record
+    kept = store.record_use("precious, without a thumbnail")
+    assert (
+        client.post("/api/prompts/", json={"prompt_text": "new"}, headers=recorder).status_code
+        == 201
+    )
+    error = assert_error(client.delete(f"/api/prompts/{kept.id}", headers=recorder), 403)
+    assert "admin" in error["message"]
+    cleanup = {"without_thumbnail": True}
+    assert_error(client.post("/api/prompts/cleanup", json=cleanup, headers=recorder), 403)
+    assert count() == 2
+    admin = bearer(tokens.create_token("janitor", ["admin"]))
+    assert client.delete(f"/api/prompts/{kept.id}", headers=admin).status_code == 200
+    assert client.post("/api/prompts/cleanup", json=cleanup, headers=admin).json["count"] == 1
+    assert count() == 0
+
+
+def test_reading_needs_the_read_scope_when_reads_need_a_token(client, app, ctx):
+    app.config["API_READ_REQUIRES_TOKEN"] = True
+    recorder = bearer(tokens.create_token("worker", ["record"]))
+    reader = bearer(tokens.create_token("viewer", ["read"]))
+    assert "read" in assert_error(client.get("/api/prompts/", headers=recorder), 403)["message"]
+    assert client.get("/api/prompts/", headers=reader).status_code == 200
+    body = {"prompt_text": "x"}
+    assert_error(client.post("/api/prompts/", json=body, headers=reader), 403)
+    assert count() == 0
+
+
+def test_token_scope_commands(runner, ctx):
+    made = runner.invoke(args=["gallery", "create-token", "worker"])
+    assert made.exit_code == 0, made.output
+    both = runner.invoke(
+        args=["gallery", "create-token", "viewer", "--scope", "read", "--scope", "record"]
+    )
+    assert both.exit_code == 0, both.output
+    listed = runner.invoke(args=["gallery", "list-tokens"]).output.splitlines()
+    assert "scopes record " in next(line for line in listed if line.startswith("worker "))
+    assert "scopes read record " in next(line for line in listed if line.startswith("viewer "))
+    wrong = runner.invoke(args=["gallery", "create-token", "x", "--scope", "everything"])
+    assert wrong.exit_code == 2 and "everything" in wrong.output
+    assert "x " not in runner.invoke(args=["gallery", "list-tokens"]).output
+
+
+def test_tokens_from_before_scopes_may_read_and_record_but_not_delete(
+    database_url, tmp_path, monkeypatch
+):
+    from gallery import create_app, engines
+    from gallery import db as gallery_db
+    from gallery.migrations import MIGRATIONS
+
+    database = engines.open_database(database_url, pool_size=1)
+    before = next(i for i, m in enumerate(MIGRATIONS, 1) if "scopes" in str(m["sqlite"])) - 1
+    monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
+    assert gallery_db.migrate(database) == before
+    monkeypatch.undo()
+    database.execute_sql(
+        f"INSERT INTO api_tokens (name, token_hash) VALUES ('old', {database.param})",
+        (tokens.digest("pg_old"),),
+    )
+    database.close_all()
+    app = create_app(
+        {"DATABASE_URL": database_url, "API_READ_REQUIRES_TOKEN": True},
+        instance_path=tmp_path / "instance",
+    )
+    client = app.test_client()
+    old = bearer("pg_old")
+    with app.app_context():
+        kept = store.record_use("kept")
+    assert client.post("/api/prompts/", json={"prompt_text": "y"}, headers=old).status_code == 201
+    assert client.get("/api/prompts/", headers=old).status_code == 200
+    assert_error(client.delete(f"/api/prompts/{kept.id}", headers=old), 403)
+    app.extensions["gallery_db"].close_all()
+
