@@ -7,10 +7,12 @@ two: a token that may delete everything may as well read and record.
 
 import hashlib
 import hmac
+import logging
 import secrets
+from datetime import timedelta
 
 from flask import request
-from peewee import AutoField, Model, TextField
+from peewee import AutoField, DatabaseError, Model, TextField
 
 from . import db as database
 from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -20,6 +22,9 @@ PREFIX = "pg_"  # lets secret scanners and people recognise a gallery token
 MAX_NAME_LENGTH = 100
 SCOPES = ("read", "record", "admin")
 DEFAULT_SCOPES = ("record",)
+# Recording the last use on every request would make every API call a write.
+LAST_USE_PRECISION = timedelta(minutes=1)
+log = logging.getLogger(__name__)
 
 
 class ApiToken(Model):
@@ -64,7 +69,7 @@ def create_token(name, scopes=DEFAULT_SCOPES):
     return token
 
 
-def verify_token(token):
+def verify_token(token, now=None):
     """The live ApiToken a presented token belongs to, or None."""
     if not token or len(token) > 200:
         return None
@@ -74,8 +79,21 @@ def verify_token(token):
     # The lookup is by hash, so timing reveals nothing of the token; compare anyway.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
         return None
-    ApiToken.update(last_used_at=utcnow()).where(ApiToken.id == found.id).execute()
+    note_use(found, now or utcnow())
     return found
+
+
+def note_use(token, now):
+    """Record when `token` was last used, to the minute: at most one write a minute per
+    token, and a write that fails (a locked or full database) does not fail the request
+    it came with, which has its own work to do."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USE_PRECISION:
+        return
+    try:
+        with database.db.atomic():
+            ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+    except DatabaseError as exc:
+        log.warning("could not record the last use of token %r: %s", token.name, exc)
 
 
 def presented_token(scope):

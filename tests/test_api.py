@@ -419,3 +419,46 @@ def test_tokens_from_before_scopes_may_read_and_record_but_not_delete(
     assert_error(client.delete(f"/api/prompts/{kept.id}", headers=old), 403)
     app.extensions["gallery_db"].close_all()
 
+
+def test_last_use_is_written_at_most_once_a_minute(ctx, token):
+    from datetime import timedelta
+
+    from gallery.models import utcnow
+
+    def last_used():
+        return next(t.last_used_at for t in tokens.list_tokens() if t.name == "tests")
+
+    start = utcnow().replace(microsecond=0)
+    assert tokens.verify_token(token, now=start).name == "tests"
+    assert last_used() == start
+    tokens.verify_token(token, now=start + timedelta(seconds=59))
+    assert last_used() == start
+    tokens.verify_token(token, now=start + timedelta(seconds=61))
+    assert last_used() == start + timedelta(seconds=61)
+
+
+REFUSE_TOKEN_UPDATES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE UPDATE ON api_tokens "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+        "CREATE TRIGGER refuse BEFORE UPDATE ON api_tokens FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def test_a_failed_last_use_write_does_not_fail_the_request(client, ctx, token):
+    from gallery import db as gallery_db
+    from gallery import engines
+
+    database = gallery_db.ready()
+    for statement in REFUSE_TOKEN_UPDATES[engines.dialect(database)]:
+        database.execute_sql(statement)
+    response = client.post(
+        "/api/prompts/", json={"prompt_text": "still counted"}, headers=bearer(token)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert count() == 1
