@@ -28,6 +28,7 @@ def create_app(config=None, instance_path=None):
     app.config.from_mapping(config or {})
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = settings.default_database_url(instance_path)
+    app.config["BASE_URL"] = settings.check_base_url(app.config["BASE_URL"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 

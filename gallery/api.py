@@ -36,14 +36,20 @@ def authenticate():
     presented_token(scope)
 
 
+def public_url(endpoint, **values):
+    """A URL for an answer: on GALLERY_BASE_URL when set, else relative. Never built from
+    the request's Host header, which the client chooses."""
+    path = url_for(endpoint, **values)
+    base = current_app.config["BASE_URL"]
+    return base + path if base else path
+
+
 def prompt_json(prompt):
     """A prompt as the API shows it."""
     thumbnail = None
     if prompt.has_thumbnail:
         thumbnail = {
-            "url": url_for(
-                "api.thumbnail", prompt_id=prompt.id, v=prompt.thumbnail_version, _external=True
-            ),
+            "url": public_url("api.thumbnail", prompt_id=prompt.id, v=prompt.thumbnail_version),
             "width": prompt.thumbnail_width,
             "height": prompt.thumbnail_height,
             "mime": prompt.thumbnail_mime,

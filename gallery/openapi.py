@@ -83,7 +83,11 @@ SCHEMAS = {
         "type": "object",
         "required": ["url", "width", "height", "mime", "bytes"],
         "properties": {
-            "url": {"type": "string", "format": "uri"},
+            "url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "Relative to this server, or on GALLERY_BASE_URL when set",
+            },
             "width": {"type": "integer"},
             "height": {"type": "integer"},
             "mime": {"type": "string"},

@@ -462,3 +462,58 @@ def test_a_failed_last_use_write_does_not_fail_the_request(client, ctx, token):
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert count() == 1
+
+
+def drawn_png():
+    """A small PNG made on the spot (the shared samples may not be there)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_forged_host_header_never_reaches_a_url(admin_app, ctx, token):
+    from tests.conftest import csrf_token_from, sign_in
+
+    evil = {"Host": "evil.example"}
+    body = {"prompt_text": "a cat", "image": drawn_png()}
+    recorded = admin_app.test_client().post(
+        "/api/prompts/", json=body, headers={**evil, **bearer(token)}
+    )
+    assert recorded.status_code == 201
+    assert recorded.json["thumbnail"]["url"].startswith("/api/prompts/")
+    client = admin_app.test_client()
+    answers = [client.get(url, headers=evil) for url in ("/api/prompts/", "/api/prompts/recent")]
+    client.environ_base["HTTP_HOST"] = "evil.example"
+    answers.append(sign_in(client))
+    form = {"csrf_token": csrf_token_from(client, "/admin/")}
+    answers.append(client.post(f"/admin/prompts/{recorded.json['id']}/delete", data=form))
+    answers.append(client.post(f"/admin/prompts/{recorded.json['id']}/restore", data=form))
+    answers.append(client.get("/admin/"))
+    answers.append(client.post("/admin/sign-out", data=form))
+    answers.append(client.get("/admin/"))
+    for answer in [recorded, *answers]:
+        assert "evil.example" not in answer.headers.get("Location", "")
+        assert "evil.example" not in answer.get_data(as_text=True)
+    assert [a.status_code for a in answers[2:]] == [302, 302, 302, 200, 302, 302]
+
+
+def test_urls_use_the_configured_base_url(client, app, auth):
+    app.config["BASE_URL"] = "https://gallery.example.org"
+    body = {"prompt_text": "a cat", "image": drawn_png()}
+    recorded = client.post("/api/prompts/", json=body, headers={"Host": "evil.example", **auth})
+    url = recorded.json["thumbnail"]["url"]
+    assert url.startswith("https://gallery.example.org/api/prompts/")
+    assert client.get(url.removeprefix("https://gallery.example.org")).status_code == 200
+
+
+@pytest.mark.parametrize("base_url", ["gallery.example.org", "ftp://x", "https://x/path"])
+def test_a_base_url_that_is_not_an_origin_is_a_clear_error(tmp_path, base_url):
+    from gallery import create_app
+    from gallery.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="GALLERY_BASE_URL"):
+        create_app({"BASE_URL": base_url}, instance_path=tmp_path)
