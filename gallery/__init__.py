@@ -47,6 +47,7 @@ def register_web(app):
     from . import admin, api, errors, templating, views
     from .csrf import csrf_token
 
+    app.before_request(admin.require_private_access)  # after db's hook: it may need a token
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

@@ -19,8 +19,9 @@ from werkzeug.security import check_password_hash
 
 from . import importer, sessions, store, throttle
 from .csrf import check_csrf
-from .errors import Forbidden, InvalidInput
+from .errors import Forbidden, InvalidInput, Unauthorized, wants_json
 from .htmx import is_htmx, render
+from .tokens import presented_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(check_csrf)
@@ -53,6 +54,26 @@ def require_admin():
     """Refuse the request unless the admin is signed in."""
     if not is_admin():
         raise Forbidden("only the signed-in admin can do this")
+
+
+# What a private gallery still shows to anyone: the way in, its assets, the health check.
+OPEN_WHEN_PRIVATE = {"admin.sign_in", "static", "gallery.favicon", "healthz"}
+
+
+def require_private_access():
+    """With GALLERY_PRIVATE, every page, thumbnail and API read needs the signed-in admin or
+    a token with the `read` scope. Writes keep their own checks (the admin, or a token with
+    the scope they need), so a recording worker still records."""
+    if not current_app.config["PRIVATE"] or request.method not in ("GET", "HEAD"):
+        return None
+    if request.endpoint is None or request.endpoint in OPEN_WHEN_PRIVATE or is_admin():
+        return None
+    if "Authorization" in request.headers:
+        presented_token("read")
+        return None
+    if wants_json():
+        raise Unauthorized("this gallery is private: send a token with the read scope")
+    return redirect(url_for("admin.sign_in"))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

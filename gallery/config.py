@@ -30,6 +30,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,  # bytes of one request body
     "MAX_IMAGE_BYTES": 20 * 1024 * 1024,  # bytes of one uploaded image
     "API_READ_REQUIRES_TOKEN": False,
+    "PRIVATE": False,  # True: pages, thumbnails and API reads need the admin or a read token
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers count
     "BASE_URL": None,  # e.g. https://gallery.example.org; None: URLs in answers are relative
 }

@@ -322,3 +322,70 @@ def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_u
     assert sorted(set(statuses)) == [401, 429]
     assert counts["checked"] <= 5
     assert statuses.count(401) == counts["checked"]
+
+
+OPEN_WHEN_PRIVATE = {"static", "healthz", "admin.sign_in", "gallery.favicon"}
+
+
+def picture():
+    import random
+
+    from gallery.demo import draw, png_bytes
+
+    return png_bytes(draw(random.Random(1), (64, 48)))
+
+
+def every_route(app, prompt_id):
+    """(endpoint, method, url) for every rule of the URL map, with the prompt's id."""
+    import re
+
+    for rule in app.url_map.iter_rules():
+        url = re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda m: "gallery.css" if m[1] == "filename" else str(prompt_id),
+            rule.rule,
+        )
+        for method in sorted(rule.methods - {"OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_private_mode_closes_every_route_but_sign_in_static_and_health(admin_app, ctx):
+    admin_app.config["PRIVATE"] = True
+    secret = "a secret prompt about a lighthouse"
+    prompt = store.record_use(secret, model="private-model", image_data=picture())
+    visitor = admin_app.test_client()
+    routes = list(every_route(admin_app, prompt.id))
+    assert len({endpoint for endpoint, _, _ in routes}) > 15  # the whole map, not a few
+    for endpoint, method, url in routes:
+        response = visitor.open(url, method=method, json={} if method != "GET" else None)
+        body = response.get_data(as_text=True)
+        if endpoint in OPEN_WHEN_PRIVATE:
+            assert method != "GET" or response.status_code == 200, (method, url)
+            continue
+        assert response.status_code in (302, 400, 401, 403), (method, url, response.status_code)
+        assert secret not in body and "private-model" not in body, (method, url)
+        assert response.headers.get("Content-Type") != "image/webp", (method, url)
+        if response.status_code == 302:
+            assert response.headers["Location"] == "/admin/sign-in", (method, url)
+    assert store.get_prompt(prompt.id).total_uses == 1
+
+
+def test_private_mode_opens_to_the_admin_and_to_a_read_token(admin_app, ctx):
+    admin_app.config["PRIVATE"] = True
+    secret = "a secret prompt about a lighthouse"
+    prompt = store.record_use(secret, image_data=picture())
+    reader = {"Authorization": f"Bearer {tokens.create_token('viewer', ['read'])}"}
+    recorder = {"Authorization": f"Bearer {tokens.create_token('worker', ['record'])}"}
+    admin = admin_app.test_client()
+    sign_in(admin)
+    anyone = admin_app.test_client()
+    for url in ["/", "/stats", f"/prompts/{prompt.id}", "/api/prompts/", "/api/models"]:
+        assert secret in admin.get(url).get_data(as_text=True) or url.endswith("models"), url
+        assert anyone.get(url, headers=reader).status_code == 200, url
+        assert anyone.get(url, headers=recorder).status_code == 403, url
+    for url in [f"/prompts/{prompt.id}/thumbnail", f"/api/prompts/{prompt.id}/thumbnail"]:
+        assert admin.get(url).mimetype == "image/webp"
+        assert anyone.get(url, headers=reader).mimetype == "image/webp"
+    # A recording token still records: private closes reading, not the worker's job.
+    posted = anyone.post("/api/prompts/", json={"prompt_text": "new"}, headers=recorder)
+    assert posted.status_code == 201
