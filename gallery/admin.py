@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -25,17 +24,21 @@ from .tokens import presented_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(check_csrf)
+ADMIN_CHECKED = "gallery.is_admin"  # the request's answer, kept in its WSGI environ
 
 
 def is_admin():
     """True when this session signed in as the admin, and nothing has ended it since."""
     if not session.get("admin") or not admin_enabled():
         return False
-    if "is_admin" not in g:  # pages ask several times; the database once
-        g.is_admin = session.get("generation") == sessions.session_generation() and (
-            session.get("password") == password_fingerprint()
+    # A page asks once per card: the database once per request. (Not in g: a test's
+    # app context outlives its requests, and g with it.)
+    if ADMIN_CHECKED not in request.environ:
+        request.environ[ADMIN_CHECKED] = (
+            session.get("generation") == sessions.session_generation()
+            and session.get("password") == password_fingerprint()
         )
-    return g.is_admin
+    return request.environ[ADMIN_CHECKED]
 
 
 def password_fingerprint():

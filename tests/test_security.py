@@ -253,7 +253,7 @@ def signed_in_twice(admin_app):
 
 
 @pytest.mark.parametrize(("page", "button"), [("/", "Sign out"), ("/admin/", "End this session")])
-def test_signing_out_ends_every_copy_of_the_session(admin_app, page, button):
+def test_signing_out_ends_every_copy_of_the_session(admin_app, ctx, page, button):
     first, copy = signed_in_twice(admin_app)
     html = first.get(page).get_data(as_text=True)
     assert button in html
