@@ -13,7 +13,7 @@ from .sessions import LeanSessionInterface
 
 def create_app(config=None, instance_path=None):
     """Build the app: defaults, then instance/config.py, then GALLERY_* env, then `config`."""
-    instance_path = Path(instance_path or settings.DEFAULT_INSTANCE_PATH).resolve()
+    instance_path = Path(instance_path or settings.instance_path_setting()).resolve()
     app = Flask(
         __name__,
         instance_path=str(instance_path),
@@ -28,6 +28,7 @@ def create_app(config=None, instance_path=None):
     app.config.from_mapping(config or {})
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = settings.default_database_url(instance_path)
+    app.config["BASE_URL"] = settings.check_base_url(app.config["BASE_URL"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 
@@ -46,6 +47,7 @@ def register_web(app):
     from . import admin, api, errors, templating, views
     from .csrf import csrf_token
 
+    app.before_request(admin.require_private_access)  # after db's hook: it may need a token
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

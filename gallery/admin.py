@@ -1,5 +1,6 @@
 """Blueprint "admin": sign-in, delete, cleanup and database upkeep, CSRF-checked."""
 
+import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -15,18 +16,36 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from . import importer, store, throttle
+from . import importer, sessions, store, throttle
 from .csrf import check_csrf
-from .errors import Forbidden, InvalidInput
+from .errors import Forbidden, InvalidInput, Unauthorized, wants_json
 from .htmx import is_htmx, render
+from .tokens import presented_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(check_csrf)
+ADMIN_CHECKED = "gallery.is_admin"  # the request's answer, kept in its WSGI environ
 
 
 def is_admin():
-    """True when this session signed in as the admin."""
-    return bool(session.get("admin")) and admin_enabled()
+    """True when this session signed in as the admin, and nothing has ended it since."""
+    if not session.get("admin") or not admin_enabled():
+        return False
+    # A page asks once per card: the database once per request. (Not in g: a test's
+    # app context outlives its requests, and g with it.)
+    if ADMIN_CHECKED not in request.environ:
+        request.environ[ADMIN_CHECKED] = (
+            session.get("generation") == sessions.session_generation()
+            and session.get("password") == password_fingerprint()
+        )
+    return request.environ[ADMIN_CHECKED]
+
+
+def password_fingerprint():
+    """A short digest of the admin password hash: a session made under another password
+    (set in the environment, say, without the command) does not count."""
+    configured = current_app.config["ADMIN_PASSWORD_HASH"]
+    return hashlib.sha256(configured.encode("utf-8")).hexdigest()[:16]
 
 
 def admin_enabled():
@@ -40,6 +59,26 @@ def require_admin():
         raise Forbidden("only the signed-in admin can do this")
 
 
+# What a private gallery still shows to anyone: the way in, its assets, the health check.
+OPEN_WHEN_PRIVATE = {"admin.sign_in", "static", "gallery.favicon", "healthz"}
+
+
+def require_private_access():
+    """With GALLERY_PRIVATE, every page, thumbnail and API read needs the signed-in admin or
+    a token with the `read` scope. Writes keep their own checks (the admin, or a token with
+    the scope they need), so a recording worker still records."""
+    if not current_app.config["PRIVATE"] or request.method not in ("GET", "HEAD"):
+        return None
+    if request.endpoint is None or request.endpoint in OPEN_WHEN_PRIVATE or is_admin():
+        return None
+    if "Authorization" in request.headers:
+        presented_token("read")
+        return None
+    if wants_json():
+        raise Unauthorized("this gallery is private: send a token with the read scope")
+    return redirect(url_for("admin.sign_in"))
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     """Sign in with the admin password."""
@@ -48,18 +87,19 @@ def sign_in():
         if not admin_enabled():
             raise Forbidden("admin actions are disabled: no admin password is set")
         address = request.remote_addr or "unknown"
-        throttle.check_allowed(address)
+        throttle.attempt(address)  # counted before the check, so racing requests count too
         password = request.form.get("password", "")
         # check_password_hash compares in constant time.
         if check_password_hash(current_app.config["ADMIN_PASSWORD_HASH"], password):
             throttle.forget(address)
             session.clear()  # a new session id's worth: drop anything from before
             session["admin"] = True
+            session["generation"] = sessions.session_generation()
+            session["password"] = password_fingerprint()
             session["signed_in_at"] = int(time.time())
             session.permanent = True
             flash("Signed in.")
             return redirect(url_for(".dashboard"))
-        throttle.record_failure(address)
         error = "That password is not right."
     status = 401 if error else 200
     return render_template("sign_in.html", error=error, enabled=admin_enabled()), status
@@ -67,7 +107,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the admin session."""
+    """End the admin session, and with it every copy of every admin session cookie."""
+    if is_admin():  # a visitor's sign-out must not end the admin's sessions
+        sessions.end_admin_sessions()
     session.clear()
     flash("Signed out.")
     return redirect(url_for("gallery.index"))

@@ -6,30 +6,42 @@ import binascii
 from flask import Blueprint, current_app, request, url_for
 
 from . import store
-from .errors import Forbidden, InvalidInput, TooLarge, Unauthorized, UnsupportedMediaType
+from .errors import InvalidInput, TooLarge, UnsupportedMediaType
 from .metadata import read_generation
 from .models import DEFAULT_LIMIT, Prompt, check_limit
 from .openapi import openapi_document
 from .search import search_prompts
-from .tokens import verify_token
+from .tokens import presented_token
 from .views import thumbnail_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPEN_ENDPOINTS = {"api.openapi"}
+# The token scope each endpoint needs; any other read needs "read" (when reads need a token).
+REQUIRED_SCOPES = {
+    "api.record": "record",
+    "api.delete_prompt": "admin",
+    "api.cleanup": "admin",
+}
 
 
 @bp.before_request
 def authenticate():
-    """Writes always need a token; reads only when configured to."""
+    """Writes always need a token with the right scope; reads only when configured to."""
     if request.endpoint in OPEN_ENDPOINTS:
         return
-    if request.method in ("GET", "HEAD") and not current_app.config["API_READ_REQUIRES_TOKEN"]:
+    reading = request.method in ("GET", "HEAD")
+    scope = REQUIRED_SCOPES.get(request.endpoint, "read" if reading else "record")
+    if scope == "read" and not current_app.config["API_READ_REQUIRES_TOKEN"]:
         return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if not token:
-        raise Unauthorized("this needs an API token: send 'Authorization: Bearer <token>'")
-    if scheme.lower() != "bearer" or verify_token(token.strip()) is None:
-        raise Forbidden("the API token is not valid (wrong, or revoked)")
+    presented_token(scope)
+
+
+def public_url(endpoint, **values):
+    """A URL for an answer: on GALLERY_BASE_URL when set, else relative. Never built from
+    the request's Host header, which the client chooses."""
+    path = url_for(endpoint, **values)
+    base = current_app.config["BASE_URL"]
+    return base + path if base else path
 
 
 def prompt_json(prompt):
@@ -37,9 +49,7 @@ def prompt_json(prompt):
     thumbnail = None
     if prompt.has_thumbnail:
         thumbnail = {
-            "url": url_for(
-                "api.thumbnail", prompt_id=prompt.id, v=prompt.thumbnail_version, _external=True
-            ),
+            "url": public_url("api.thumbnail", prompt_id=prompt.id, v=prompt.thumbnail_version),
             "width": prompt.thumbnail_width,
             "height": prompt.thumbnail_height,
             "mime": prompt.thumbnail_mime,

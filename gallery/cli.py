@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from peewee import DatabaseError, InterfaceError
 from werkzeug.security import generate_password_hash
 
-from . import copying, db, demo, importer, store, tokens
+from . import copying, db, demo, importer, sessions, store, tokens
 from .errors import InvalidInput, database_failure
 from .search import search_prompts
 
@@ -137,7 +137,9 @@ def set_admin_password(password):
         raise InvalidInput("choose a password of at least 8 characters")
     path = Path(current_app.instance_path) / "config.py"
     write_setting(path, "ADMIN_PASSWORD_HASH", generate_password_hash(password))
-    click.echo(f"Admin password set in {path}. Restart the gallery to use it.")
+    sessions.end_admin_sessions()
+    click.echo(f"Admin password set in {path}. Every admin session has been ended.")
+    click.echo("Restart the gallery to use the new password.")
 
 
 def write_setting(path, name, value):
@@ -241,10 +243,17 @@ def copy_db(source_url, target_url):
 
 @gallery.command("create-token")
 @click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(tokens.SCOPES),
+    help="What the token may do; repeat for several [record]. admin includes the others.",
+)
 @fail_clearly
-def create_token(name):
+def create_token(name, scopes):
     """Make an API token called NAME; it is printed once and stored only as a hash."""
-    token = tokens.create_token(name)
+    token = tokens.create_token(name, scopes or tokens.DEFAULT_SCOPES)
     click.echo(token)
     click.echo(f"Token {name!r} created. Keep it now: it cannot be shown again.", err=True)
 
@@ -252,12 +261,15 @@ def create_token(name):
 @gallery.command("list-tokens")
 @fail_clearly
 def list_tokens():
-    """The API tokens: names, when made and last used, revoked or live."""
+    """The API tokens: names, scopes, when made and last used, revoked or live."""
     rows = tokens.list_tokens()
     for t in rows:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-        click.echo(f"{t.name}  created {t.created_at:%Y-%m-%d %H:%M}  last used {used}  {state}")
+        click.echo(
+            f"{t.name}  scopes {t.scopes}  created {t.created_at:%Y-%m-%d %H:%M}  "
+            f"last used {used}  {state}"
+        )
     if not rows:
         click.echo("No API tokens yet: make one with create-token NAME.")
 

@@ -3,8 +3,11 @@
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
+
+from .errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -27,8 +30,30 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,  # bytes of one request body
     "MAX_IMAGE_BYTES": 20 * 1024 * 1024,  # bytes of one uploaded image
     "API_READ_REQUIRES_TOKEN": False,
+    "PRIVATE": False,  # True: pages, thumbnails and API reads need the admin or a read token
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers count
+    "BASE_URL": None,  # e.g. https://gallery.example.org; None: URLs in answers are relative
 }
+
+
+def instance_path_setting(environ=None):
+    """GALLERY_INSTANCE_PATH, else instance/ in the project: data, secret key, config.py."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(f"{ENV_PREFIX}INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+
+
+def check_base_url(value):
+    """The configured origin without a trailing slash, or None; a clear error if it is not
+    one (a path would be joined twice with the app's own)."""
+    if not value:
+        return None
+    parts = urlsplit(str(value).rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+        raise InvalidInput(
+            f"GALLERY_BASE_URL must be an origin like https://gallery.example.org, not {value!r}",
+            "BASE_URL",
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def default_database_url(instance_path):
@@ -55,7 +80,7 @@ def standalone_settings():
     """Settings for callers outside a Flask app: defaults plus the environment."""
     settings = dict(DEFAULTS, **from_environ())
     if not settings["DATABASE_URL"]:
-        settings["DATABASE_URL"] = default_database_url(DEFAULT_INSTANCE_PATH)
+        settings["DATABASE_URL"] = default_database_url(instance_path_setting())
     return settings
 
 

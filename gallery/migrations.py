@@ -336,6 +336,20 @@ PG_SEARCH_STATISTICS = [
     "ANALYZE prompt_search",
 ]
 
+# 12. The admin session generation: a session counts only while it carries the current
+# one, so signing out or a new password ends every copy of every session cookie.
+AUTH_STATE = [
+    """CREATE TABLE auth_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    session_generation BIGINT NOT NULL
+)""",
+    "INSERT INTO auth_state (id, session_generation) VALUES (1, 1)",
+]
+
+# 13. Token scopes, space-separated: read, record, admin. Tokens made before scopes keep
+# what they could do by default (record, and read where reads need a token), not admin.
+TOKEN_SCOPES = ["ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'read record'"]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -348,6 +362,8 @@ MIGRATIONS = [
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
+    {"sqlite": AUTH_STATE, "postgres": AUTH_STATE},
+    {"sqlite": TOKEN_SCOPES, "postgres": TOKEN_SCOPES},
 ]
 
 # Adoption: a store made from the design document's own schema has its prompts table

@@ -13,7 +13,15 @@ def json_body(schema, description):
 
 ERROR = json_body(ref("Error"), "An error: what was wrong, and in which field")
 ERRORS = {status: ERROR for status in ("400", "401", "403", "404", "405", "413", "415")}
-WRITE = [{"bearer": []}]
+# OpenAPI 3.1 lets a bearer requirement list the roles it needs: here the token scope.
+RECORD = [{"bearer": ["record"]}]
+ADMIN = [{"bearer": ["admin"]}]
+SCOPES_DESCRIPTION = (
+    "A gallery API token (`create-token NAME --scope ...`). Scopes: `read` (the reads, "
+    "when GALLERY_API_READ_REQUIRES_TOKEN or GALLERY_PRIVATE is set), `record` (record a "
+    "use; the default), `admin` (delete and cleanup; includes `read` and `record`). A "
+    "token without the scope an operation lists gets 403."
+)
 
 
 def query(name, schema, description, required=False):
@@ -75,7 +83,11 @@ SCHEMAS = {
         "type": "object",
         "required": ["url", "width", "height", "mime", "bytes"],
         "properties": {
-            "url": {"type": "string", "format": "uri"},
+            "url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "Relative to this server, or on GALLERY_BASE_URL when set",
+            },
             "width": {"type": "integer"},
             "height": {"type": "integer"},
             "mime": {"type": "string"},
@@ -245,7 +257,7 @@ PATHS = {
                 "200": json_body(ref("Recorded"), "Another use of a known prompt"),
             },
             body=RECORD_BODY,
-            security=WRITE,
+            security=RECORD,
         ),
     },
     "/api/prompts/search": {
@@ -300,7 +312,7 @@ PATHS = {
                 )
             },
             [PROMPT_ID],
-            security=WRITE,
+            security=ADMIN,
         ),
     },
     "/api/prompts/{prompt_id}/thumbnail": {
@@ -327,7 +339,7 @@ PATHS = {
                 "required": True,
                 "content": {"application/json": {"schema": ref("CleanupOptions")}},
             },
-            security=WRITE,
+            security=ADMIN,
         )
     },
     "/api/models": {
@@ -360,11 +372,18 @@ def openapi_document():
             "version": "1",
             "description": "Record prompts with their images, and read them back. Reading is "
             "open unless configured otherwise; writing needs 'Authorization: Bearer <token>' "
-            "(make one with `flask --app gallery gallery create-token NAME`).",
+            "with the scope the operation lists (make one with "
+            "`flask --app gallery gallery create-token NAME --scope record`).",
         },
         "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": SCOPES_DESCRIPTION,
+                }
+            },
         },
     }

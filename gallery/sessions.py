@@ -3,9 +3,15 @@
 Most requests (thumbnails, pages for visitors) carry no session at all, yet Flask builds
 the cookie signer for each and reads seven cookie settings on the way out: together a
 sixth of a thumbnail request. The behaviour is Flask's own, step for step.
+
+And the admin session generation (auth_state): what makes signing out end every copy
+of a session cookie.
 """
 
 from flask.sessions import SecureCookieSessionInterface
+from peewee import BigIntegerField, IntegerField, Model
+
+from . import db as database
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):
@@ -33,3 +39,30 @@ class LeanSessionInterface(SecureCookieSessionInterface):
         if not session and not session.modified and not session.accessed:
             return
         super().save_session(app, session, response)
+
+
+class AuthState(Model):
+    """One row: the generation an admin session must carry to count. Signing out and a
+    new admin password move it on, so every session cookie issued before stops working,
+    copies included (a signed cookie alone cannot be taken back)."""
+
+    id = IntegerField(primary_key=True)
+    session_generation = BigIntegerField()
+
+    class Meta:
+        database = database.db
+        table_name = "auth_state"
+
+
+def session_generation():
+    """The generation new admin sessions get and live ones must match."""
+    database.ready()
+    return AuthState.select(AuthState.session_generation).where(AuthState.id == 1).scalar()
+
+
+def end_admin_sessions():
+    """Make every admin session issued so far invalid, on every host and worker."""
+    database.ready()
+    AuthState.update(session_generation=AuthState.session_generation + 1).where(
+        AuthState.id == 1
+    ).execute()

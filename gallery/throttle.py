@@ -22,29 +22,31 @@ class SignInFailure(Model):
         table_name = "sign_in_failures"
 
 
-def check_allowed(address):
-    """Raise TooManyAttempts while `address` has MAX_FAILURES failures in the window."""
+def attempt(address):
+    """Count a sign-in attempt from `address` before its password is checked, or raise
+    TooManyAttempts when it is one too many.
+
+    Recording first, in its own commit, then counting is what makes the limit hold under
+    concurrency: the k-th attempt to commit sees at least k, so at most MAX_FAILURES
+    attempts per window reach the password check. A refused attempt takes its row back,
+    so waiting out the window is enough. A failed check leaves the row as the failure.
+    """
     database.ready()
-    since = utcnow() - WINDOW
+    now = utcnow()
+    SignInFailure.delete().where(SignInFailure.failed_at <= now - WINDOW).execute()
+    row = SignInFailure.create(address=address, failed_at=now)
     recent = SignInFailure.select(
         fn.COUNT(SignInFailure.id), fn.MIN(SignInFailure.failed_at)
-    ).where(SignInFailure.address == address, SignInFailure.failed_at > since)
+    ).where(SignInFailure.address == address, SignInFailure.failed_at > now - WINDOW)
     count, oldest = recent.tuples().first()
-    if count >= MAX_FAILURES:
+    if count > MAX_FAILURES:
+        SignInFailure.delete().where(SignInFailure.id == row.id).execute()
         oldest = SignInFailure.failed_at.python_value(oldest)
-        wait = max(1, int((oldest + WINDOW - utcnow()).total_seconds()) + 1)
+        wait = max(1, int((oldest + WINDOW - now).total_seconds()) + 1)
         minutes = -(-wait // 60)
         raise TooManyAttempts(
             f"too many failed sign-ins from your address; try again in {minutes} minute(s)", wait
         )
-
-
-def record_failure(address):
-    """Count one failed sign-in, forgetting failures that have aged out."""
-    database.ready()
-    now = utcnow()
-    SignInFailure.delete().where(SignInFailure.failed_at <= now - WINDOW).execute()
-    SignInFailure.create(address=address, failed_at=now)
 
 
 def forget(address):

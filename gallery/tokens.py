@@ -1,17 +1,30 @@
-"""API tokens: shown once when made, kept only as a SHA-256 hash, revocable."""
+"""API tokens: shown once when made, kept only as a SHA-256 hash, revocable, scoped.
+
+Scopes: `read` (the API's reads and, in private mode, the pages and thumbnails),
+`record` (POST /api/prompts/), `admin` (delete and cleanup). `admin` includes the other
+two: a token that may delete everything may as well read and record.
+"""
 
 import hashlib
 import hmac
+import logging
 import secrets
+from datetime import timedelta
 
-from peewee import AutoField, Model, TextField
+from flask import request
+from peewee import AutoField, DatabaseError, Model, TextField
 
 from . import db as database
-from .errors import InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from .models import UTCDateTimeField, utcnow
 
 PREFIX = "pg_"  # lets secret scanners and people recognise a gallery token
 MAX_NAME_LENGTH = 100
+SCOPES = ("read", "record", "admin")
+DEFAULT_SCOPES = ("record",)
+# Recording the last use on every request would make every API call a write.
+LAST_USE_PRECISION = timedelta(minutes=1)
+log = logging.getLogger(__name__)
 
 
 class ApiToken(Model):
@@ -21,10 +34,16 @@ class ApiToken(Model):
     created_at = UTCDateTimeField(default=utcnow)
     last_used_at = UTCDateTimeField(null=True)
     revoked_at = UTCDateTimeField(null=True)
+    scopes = TextField(default=" ".join(DEFAULT_SCOPES))
 
     class Meta:
         database = database.db
         table_name = "api_tokens"
+
+    def allows(self, scope):
+        """True when this token may do what `scope` covers (admin covers everything)."""
+        granted = self.scopes.split()
+        return scope in granted or "admin" in granted
 
 
 def digest(token):
@@ -32,21 +51,25 @@ def digest(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(name):
-    """Make a token called `name`; return the token itself (it is not stored)."""
+def create_token(name, scopes=DEFAULT_SCOPES):
+    """Make a token called `name` with `scopes`; return the token itself (it is not stored)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"a token name is 1 to {MAX_NAME_LENGTH} characters", "name")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise InvalidInput(f"a token's scopes are one or more of {', '.join(SCOPES)}", "scopes")
     database.ready()
     live = ApiToken.select().where(ApiToken.name == name, ApiToken.revoked_at.is_null())
     if live.exists():
         raise InvalidInput(f"a token named {name!r} already exists; revoke it or pick another name")
     token = PREFIX + secrets.token_urlsafe(32)
-    ApiToken.create(name=name, token_hash=digest(token))
+    granted = " ".join(scope for scope in SCOPES if scope in scopes)
+    ApiToken.create(name=name, token_hash=digest(token), scopes=granted)
     return token
 
 
-def verify_token(token):
+def verify_token(token, now=None):
     """The live ApiToken a presented token belongs to, or None."""
     if not token or len(token) > 200:
         return None
@@ -56,7 +79,36 @@ def verify_token(token):
     # The lookup is by hash, so timing reveals nothing of the token; compare anyway.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
         return None
-    ApiToken.update(last_used_at=utcnow()).where(ApiToken.id == found.id).execute()
+    note_use(found, now or utcnow())
+    return found
+
+
+def note_use(token, now):
+    """Record when `token` was last used, to the minute: at most one write a minute per
+    token, and a write that fails (a locked or full database) does not fail the request
+    it came with, which has its own work to do."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USE_PRECISION:
+        return
+    try:
+        with database.db.atomic():
+            ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+    except DatabaseError as exc:
+        log.warning("could not record the last use of token %r: %s", token.name, exc)
+
+
+def presented_token(scope):
+    """The request's bearer token if it is live and may do `scope`; 401 or 403 if not."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not token:
+        raise Unauthorized("this needs an API token: send 'Authorization: Bearer <token>'")
+    found = verify_token(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise Forbidden("the API token is not valid (wrong, or revoked)")
+    if not found.allows(scope):
+        raise Forbidden(
+            f"this token may not do this: it needs the {scope!r} scope "
+            f"and has {found.scopes.replace(' ', ', ')}"
+        )
     return found
 
 

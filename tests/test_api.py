@@ -14,7 +14,7 @@ from tests.conftest import SAMPLES
 
 @pytest.fixture
 def token(ctx):
-    return tokens.create_token("tests")
+    return tokens.create_token("tests", ["admin"])
 
 
 @pytest.fixture
@@ -442,3 +442,181 @@ def test_fuzz_record_is_a_use_or_a_400_never_a_500(client, auth, body):
     assert response.status_code in (200, 201, 400), (body, response.get_data(as_text=True))
     if response.status_code == 400:
         assert response.json["error"]["field"] in ("prompt_text", "model", "used_at")
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_recording_token_records_but_cannot_delete_or_clean_up(client, ctx):
+    recorder = bearer(tokens.create_token("worker"))  # the default scope: record
+    kept = store.record_use("precious, without a thumbnail")
+    assert (
+        client.post("/api/prompts/", json={"prompt_text": "new"}, headers=recorder).status_code
+        == 201
+    )
+    error = assert_error(client.delete(f"/api/prompts/{kept.id}", headers=recorder), 403)
+    assert "admin" in error["message"]
+    cleanup = {"without_thumbnail": True}
+    assert_error(client.post("/api/prompts/cleanup", json=cleanup, headers=recorder), 403)
+    assert count() == 2
+    admin = bearer(tokens.create_token("janitor", ["admin"]))
+    assert client.delete(f"/api/prompts/{kept.id}", headers=admin).status_code == 200
+    assert client.post("/api/prompts/cleanup", json=cleanup, headers=admin).json["count"] == 1
+    assert count() == 0
+
+
+def test_reading_needs_the_read_scope_when_reads_need_a_token(client, app, ctx):
+    app.config["API_READ_REQUIRES_TOKEN"] = True
+    recorder = bearer(tokens.create_token("worker", ["record"]))
+    reader = bearer(tokens.create_token("viewer", ["read"]))
+    assert "read" in assert_error(client.get("/api/prompts/", headers=recorder), 403)["message"]
+    assert client.get("/api/prompts/", headers=reader).status_code == 200
+    body = {"prompt_text": "x"}
+    assert_error(client.post("/api/prompts/", json=body, headers=reader), 403)
+    assert count() == 0
+
+
+def test_token_scope_commands(runner, ctx):
+    made = runner.invoke(args=["gallery", "create-token", "worker"])
+    assert made.exit_code == 0, made.output
+    both = runner.invoke(
+        args=["gallery", "create-token", "viewer", "--scope", "read", "--scope", "record"]
+    )
+    assert both.exit_code == 0, both.output
+    listed = runner.invoke(args=["gallery", "list-tokens"]).output.splitlines()
+    assert "scopes record " in next(line for line in listed if line.startswith("worker "))
+    assert "scopes read record " in next(line for line in listed if line.startswith("viewer "))
+    wrong = runner.invoke(args=["gallery", "create-token", "x", "--scope", "everything"])
+    assert wrong.exit_code == 2 and "everything" in wrong.output
+    assert "x " not in runner.invoke(args=["gallery", "list-tokens"]).output
+
+
+def test_tokens_from_before_scopes_may_read_and_record_but_not_delete(
+    database_url, tmp_path, monkeypatch
+):
+    from gallery import create_app, engines
+    from gallery import db as gallery_db
+    from gallery.migrations import MIGRATIONS
+
+    database = engines.open_database(database_url, pool_size=1)
+    before = next(i for i, m in enumerate(MIGRATIONS, 1) if "scopes" in str(m["sqlite"])) - 1
+    monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
+    assert gallery_db.migrate(database) == before
+    monkeypatch.undo()
+    database.execute_sql(
+        f"INSERT INTO api_tokens (name, token_hash) VALUES ('old', {database.param})",
+        (tokens.digest("pg_old"),),
+    )
+    database.close_all()
+    app = create_app(
+        {"DATABASE_URL": database_url, "API_READ_REQUIRES_TOKEN": True},
+        instance_path=tmp_path / "instance",
+    )
+    client = app.test_client()
+    old = bearer("pg_old")
+    with app.app_context():
+        kept = store.record_use("kept")
+    assert client.post("/api/prompts/", json={"prompt_text": "y"}, headers=old).status_code == 201
+    assert client.get("/api/prompts/", headers=old).status_code == 200
+    assert_error(client.delete(f"/api/prompts/{kept.id}", headers=old), 403)
+    app.extensions["gallery_db"].close_all()
+
+
+def test_last_use_is_written_at_most_once_a_minute(ctx, token):
+    from datetime import timedelta
+
+    from gallery.models import utcnow
+
+    def last_used():
+        return next(t.last_used_at for t in tokens.list_tokens() if t.name == "tests")
+
+    start = utcnow().replace(microsecond=0)
+    assert tokens.verify_token(token, now=start).name == "tests"
+    assert last_used() == start
+    tokens.verify_token(token, now=start + timedelta(seconds=59))
+    assert last_used() == start
+    tokens.verify_token(token, now=start + timedelta(seconds=61))
+    assert last_used() == start + timedelta(seconds=61)
+
+
+REFUSE_TOKEN_UPDATES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE UPDATE ON api_tokens "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+        "CREATE TRIGGER refuse BEFORE UPDATE ON api_tokens FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def test_a_failed_last_use_write_does_not_fail_the_request(client, ctx, token):
+    from gallery import db as gallery_db
+    from gallery import engines
+
+    database = gallery_db.ready()
+    for statement in REFUSE_TOKEN_UPDATES[engines.dialect(database)]:
+        database.execute_sql(statement)
+    response = client.post(
+        "/api/prompts/", json={"prompt_text": "still counted"}, headers=bearer(token)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert count() == 1
+
+
+def drawn_png():
+    """A small PNG made on the spot (the shared samples may not be there)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_forged_host_header_never_reaches_a_url(admin_app, ctx, token):
+    from tests.conftest import csrf_token_from, sign_in
+
+    evil = {"Host": "evil.example"}
+    body = {"prompt_text": "a cat", "image": drawn_png()}
+    recorded = admin_app.test_client().post(
+        "/api/prompts/", json=body, headers={**evil, **bearer(token)}
+    )
+    assert recorded.status_code == 201
+    assert recorded.json["thumbnail"]["url"].startswith("/api/prompts/")
+    client = admin_app.test_client()
+    answers = [client.get(url, headers=evil) for url in ("/api/prompts/", "/api/prompts/recent")]
+    client.environ_base["HTTP_HOST"] = "evil.example"
+    answers.append(sign_in(client))
+    form = {"csrf_token": csrf_token_from(client, "/admin/")}
+    answers.append(client.post(f"/admin/prompts/{recorded.json['id']}/delete", data=form))
+    answers.append(client.post(f"/admin/prompts/{recorded.json['id']}/restore", data=form))
+    answers.append(client.get("/admin/"))
+    answers.append(client.post("/admin/sign-out", data=form))
+    answers.append(client.get("/admin/"))
+    for answer in [recorded, *answers]:
+        assert "evil.example" not in answer.headers.get("Location", "")
+        assert "evil.example" not in answer.get_data(as_text=True)
+    assert [a.status_code for a in answers[2:]] == [302, 302, 302, 200, 302, 302]
+
+
+def test_urls_use_the_configured_base_url(client, app, auth):
+    app.config["BASE_URL"] = "https://gallery.example.org"
+    body = {"prompt_text": "a cat", "image": drawn_png()}
+    recorded = client.post("/api/prompts/", json=body, headers={"Host": "evil.example", **auth})
+    url = recorded.json["thumbnail"]["url"]
+    assert url.startswith("https://gallery.example.org/api/prompts/")
+    assert client.get(url.removeprefix("https://gallery.example.org")).status_code == 200
+
+
+@pytest.mark.parametrize("base_url", ["gallery.example.org", "ftp://x", "https://x/path"])
+def test_a_base_url_that_is_not_an_origin_is_a_clear_error(tmp_path, base_url):
+    from gallery import create_app
+    from gallery.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="GALLERY_BASE_URL"):
+        create_app({"BASE_URL": base_url}, instance_path=tmp_path)

@@ -40,3 +40,18 @@ def test_unsupported_database_url_is_a_clear_error(tmp_path):
 
     with pytest.raises(InvalidInput, match="unsupported database URL 'mysql'"):
         create_app({"DATABASE_URL": "mysql://x"}, instance_path=tmp_path)
+
+
+def test_instance_path_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("GALLERY_DATABASE_URL")
+    elsewhere = tmp_path / "data" / "gallery"
+    monkeypatch.setenv("GALLERY_INSTANCE_PATH", str(elsewhere))
+    (elsewhere).mkdir(parents=True)
+    (elsewhere / "config.py").write_text("PAGE_SIZE = 7\n")
+    app = create_app()
+    assert app.instance_path == str(elsewhere)
+    assert app.config["PAGE_SIZE"] == 7  # its config.py is read
+    assert app.config["DATABASE_URL"] == f"sqlite:///{elsewhere / 'gallery.db'}"
+    assert (elsewhere / "secret_key").exists()
+    # An explicit argument still wins.
+    assert create_app(instance_path=tmp_path / "other").instance_path == str(tmp_path / "other")

@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from gallery import tokens
+from gallery import store, tokens
 
 
 def test_document_lists_every_api_route(app, client):
@@ -29,9 +29,11 @@ def operations(app):
 
 
 def test_api_conforms_to_its_document(app):
-    """Schema-driven fuzzing, in-process: no 5xx, every answer as documented."""
+    """Schema-driven fuzzing, in-process: no 5xx, every answer as documented; and a
+    fuzzer holding a recording token (the default scope) cannot empty the store."""
     with app.app_context():
         headers = {"Authorization": f"Bearer {tokens.create_token('schemathesis')}"}
+        kept = [store.record_use(f"kept prompt {i}").id for i in range(1, 6)]
     for operation in operations(app):
 
         @given(case=operation.as_strategy())
@@ -47,3 +49,17 @@ def test_api_conforms_to_its_document(app):
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         conforms()
+    with app.app_context():
+        assert [store.get_prompt(i).prompt_text for i in kept] == [
+            f"kept prompt {i}" for i in range(1, 6)
+        ]
+
+
+def test_document_names_the_token_scope_each_write_needs(client):
+    document = client.get("/api/openapi.json").json
+    paths = document["paths"]
+    assert paths["/api/prompts/"]["post"]["security"] == [{"bearer": ["record"]}]
+    assert paths["/api/prompts/{prompt_id}"]["delete"]["security"] == [{"bearer": ["admin"]}]
+    assert paths["/api/prompts/cleanup"]["post"]["security"] == [{"bearer": ["admin"]}]
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert all(f"`{scope}`" in scheme["description"] for scope in ("read", "record", "admin"))

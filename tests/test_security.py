@@ -240,3 +240,152 @@ def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, 
         headers={"X-Forwarded-For": "198.51.100.7"},
     )
     assert other.status_code == 302  # another client behind the same proxy is not blocked
+
+
+def signed_in_twice(admin_app):
+    """An admin client and a second client holding a copy of its session cookie."""
+    first = admin_app.test_client()
+    assert sign_in(first).status_code == 302
+    copy = admin_app.test_client()
+    copy.set_cookie("session", first.get_cookie("session").value)
+    assert copy.get("/admin/").status_code == 200
+    return first, copy
+
+
+@pytest.mark.parametrize(("page", "button"), [("/", "Sign out"), ("/admin/", "End this session")])
+def test_signing_out_ends_every_copy_of_the_session(admin_app, ctx, page, button):
+    first, copy = signed_in_twice(admin_app)
+    html = first.get(page).get_data(as_text=True)
+    assert button in html
+    response = first.post("/admin/sign-out", data={"csrf_token": csrf_token_from(first, page)})
+    assert response.status_code == 302
+    assert copy.get("/admin/").status_code == 302
+    assert "Sign out" not in copy.get("/").get_data(as_text=True)
+    # Signing in again makes a session that works; the copied one stays dead.
+    assert sign_in(first).status_code == 302
+    assert first.get("/admin/").status_code == 200
+    assert copy.get("/admin/").status_code == 302
+
+
+def test_a_new_admin_password_ends_every_session(admin_app):
+    first, copy = signed_in_twice(admin_app)
+    runner = admin_app.test_cli_runner()
+    result = runner.invoke(args=["gallery", "set-admin-password", "--password", "a new secret"])
+    assert result.exit_code == 0, result.output
+    assert first.get("/admin/").status_code == 302
+    assert copy.get("/admin/").status_code == 302
+
+
+def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_url, monkeypatch):
+    import threading
+
+    from gallery import admin, create_app
+
+    threads = 16
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "t", "DATABASE_POOL_SIZE": threads + 4},
+        instance_path=tmp_path / "concurrent",
+    )
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    clients = [app.test_client() for _ in range(threads)]
+    forms = [{"password": "wrong", "csrf_token": csrf_token_from(c)} for c in clients]
+    seen = threading.Condition()
+    counts = {"checked": 0, "refused": 0}
+    real_check = admin.check_password_hash
+
+    def counting_check(pwhash, password):
+        # Hold every checked request until each request was either checked or refused,
+        # so no failure is on record while the others pass the throttle.
+        with seen:
+            counts["checked"] += 1
+            seen.notify_all()
+            seen.wait_for(lambda: counts["checked"] + counts["refused"] >= threads, 30)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(admin, "check_password_hash", counting_check)
+    statuses = []
+
+    def attempt(client, form):
+        status = client.post("/admin/sign-in", data=form).status_code
+        with seen:
+            statuses.append(status)
+            counts["refused"] += status == 429
+            seen.notify_all()
+
+    workers = [
+        threading.Thread(target=attempt, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sorted(set(statuses)) == [401, 429]
+    assert counts["checked"] <= 5
+    assert statuses.count(401) == counts["checked"]
+
+
+OPEN_WHEN_PRIVATE = {"static", "healthz", "admin.sign_in", "gallery.favicon"}
+
+
+def picture():
+    import random
+
+    from gallery.demo import draw, png_bytes
+
+    return png_bytes(draw(random.Random(1), (64, 48)))
+
+
+def every_route(app, prompt_id):
+    """(endpoint, method, url) for every rule of the URL map, with the prompt's id."""
+    import re
+
+    for rule in app.url_map.iter_rules():
+        url = re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda m: "gallery.css" if m[1] == "filename" else str(prompt_id),
+            rule.rule,
+        )
+        for method in sorted(rule.methods - {"OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_private_mode_closes_every_route_but_sign_in_static_and_health(admin_app, ctx):
+    admin_app.config["PRIVATE"] = True
+    secret = "a secret prompt about a lighthouse"
+    prompt = store.record_use(secret, model="private-model", image_data=picture())
+    visitor = admin_app.test_client()
+    routes = list(every_route(admin_app, prompt.id))
+    assert len({endpoint for endpoint, _, _ in routes}) > 15  # the whole map, not a few
+    for endpoint, method, url in routes:
+        response = visitor.open(url, method=method, json={} if method != "GET" else None)
+        body = response.get_data(as_text=True)
+        if endpoint in OPEN_WHEN_PRIVATE:
+            assert method != "GET" or response.status_code == 200, (method, url)
+            continue
+        assert response.status_code in (302, 400, 401, 403), (method, url, response.status_code)
+        assert secret not in body and "private-model" not in body, (method, url)
+        assert response.headers.get("Content-Type") != "image/webp", (method, url)
+        if response.status_code == 302:
+            assert response.headers["Location"] == "/admin/sign-in", (method, url)
+    assert store.get_prompt(prompt.id).total_uses == 1
+
+
+def test_private_mode_opens_to_the_admin_and_to_a_read_token(admin_app, ctx):
+    admin_app.config["PRIVATE"] = True
+    secret = "a secret prompt about a lighthouse"
+    prompt = store.record_use(secret, image_data=picture())
+    reader = {"Authorization": f"Bearer {tokens.create_token('viewer', ['read'])}"}
+    recorder = {"Authorization": f"Bearer {tokens.create_token('worker', ['record'])}"}
+    admin = admin_app.test_client()
+    sign_in(admin)
+    anyone = admin_app.test_client()
+    for url in ["/", "/stats", f"/prompts/{prompt.id}", "/api/prompts/", "/api/models"]:
+        assert secret in admin.get(url).get_data(as_text=True) or url.endswith("models"), url
+        assert anyone.get(url, headers=reader).status_code == 200, url
+        assert anyone.get(url, headers=recorder).status_code == 403, url
+    for url in [f"/prompts/{prompt.id}/thumbnail", f"/api/prompts/{prompt.id}/thumbnail"]:
+        assert admin.get(url).mimetype == "image/webp"
+        assert anyone.get(url, headers=reader).mimetype == "image/webp"
+    # A recording token still records: private closes reading, not the worker's job.
+    posted = anyone.post("/api/prompts/", json={"prompt_text": "new"}, headers=recorder)
+    assert posted.status_code == 201
