@@ -171,18 +171,20 @@ def folded(term):
 
 
 # fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
-# in 800,000 prompts), so answers are kept while the index holds the same prompts:
-# the newest id and the number of prompts tell when that changes.
+# in 800,000 prompts), so answers are kept while the index stays the same. FTS5 counts
+# its writes in its structure record (row 10 of prompts_fts_data), so that record
+# changes with every insert, delete or restore, in any process.
 _vocabulary = {}
 VOCABULARY_ENTRIES = 2048
 
 
 def index_version():
-    """(newest prompt id, number of prompts): changes whenever the index's words may have."""
+    """(the index's structure record, number of prompts): changes with every write."""
     return (
         ready()
         .execute_sql(
-            "SELECT (SELECT MAX(id) FROM prompts), (SELECT SUM(prompts) FROM model_totals)"
+            "SELECT (SELECT block FROM prompts_fts_data WHERE id = 10), "
+            "(SELECT SUM(prompts) FROM model_totals)"
         )
         .fetchone()
     )

@@ -188,3 +188,20 @@ def test_an_unknown_sort_is_refused_even_without_words(library):
         with pytest.raises(InvalidInput, match="choose one of: relevance, recent") as info:
             search_prompts(query, sort="name")
         assert info.value.field == "sort"
+
+
+def test_a_prefix_finds_a_restored_prompt(ctx):
+    kept = store.record_use("lighthouse keeper")
+    gone = store.record_use("lighthearted robots dancing")
+    other = store.record_use("a red fox")
+    store.record_use("the newest prompt")
+    assert "lighthearted robots dancing" in texts(search_prompts("lighth"))
+    store.delete_prompt(gone.id)
+    assert texts(search_prompts("lighth")) == ["lighthouse keeper"]
+    # Another delete and the undo leave as many prompts and the same newest one.
+    store.delete_prompt(other.id)
+    store.restore_prompt(gone.id)
+    assert sorted(texts(search_prompts("lighth"))) == [
+        "lighthearted robots dancing",
+        kept.prompt_text,
+    ]
