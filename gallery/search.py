@@ -1,10 +1,12 @@
 """Full-text search over prompts: the only module that knows how the engine does it."""
 
+import functools
 import re
-import unicodedata
+import sqlite3
+import threading
 from typing import NamedTuple
 
-from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, fn
+from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db, ready
@@ -32,10 +34,13 @@ class PromptIndex(FTS5Model):
 
 
 def query_terms(query):
-    """The words of what a person typed, as the index tokenizes them (for highlights too)."""
+    """The words of what a person typed, lowercased (for highlights too); each engine
+    then spells them as its index does (SqliteSearch.terms, PostgresSearch.query)."""
     if not isinstance(query, str):
         return []
-    words = _WORD.findall(unicodedata.normalize("NFKC", query).casefold())
+    # Neither casefold() nor NFKC: the index only lowercases, so "straße" must stay
+    # "straße", and "ŉ" must not become "ʼn".
+    words = _WORD.findall(query.lower())
     return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
 
 
@@ -46,7 +51,7 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
         choices = ", ".join(["relevance", *Prompt.SORTS])
         raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
     limit = check_limit(limit)
-    terms = query_terms(query)
+    terms = engine.terms(query)
     if not terms:
         return Page([], None)
     if sort != "relevance":
@@ -83,6 +88,11 @@ class SqliteSearch:
             return fn.EXISTS(row_matches)
         index = PromptIndex.select(PromptIndex.rowid).where(PromptIndex.match(expression))
         return Prompt.id.in_(index)
+
+    @staticmethod
+    def terms(query):
+        """The query's words as the index spells them (its own tokenizer's output)."""
+        return [word for term in query_terms(query) for word in index_words(term)][:MAX_TERMS]
 
     @classmethod
     def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
@@ -134,7 +144,7 @@ class SqliteSearch:
         for term in terms[:-1]:
             phrases.append(quote(term))
             share *= min(1.0, document_frequency(term, False, version) / total)
-        last = folded(terms[-1])
+        last = terms[-1]
         words = vocabulary(last, after_prefix(last), cls.MAX_EXPANSION + 1, version)
         if 0 < len(words) <= cls.MAX_EXPANSION:
             phrases.append("(" + " OR ".join(quote(word) for word, _ in words) + ")")
@@ -165,9 +175,27 @@ def quote(word):
     return '"' + word.replace('"', '""') + '"'
 
 
-def folded(term):
-    """A term as the index stores it (unicode61 with remove_diacritics drops accents)."""
-    return "".join(c for c in unicodedata.normalize("NFD", term) if not unicodedata.combining(c))
+# The tokenizer of prompts_fts (migration 2). Python's own case and accent folding
+# differ from it ("ß", accents outside Latin, newer Unicode), so query words are put
+# through the same tokenizer, in a table in memory, to look them up in the index.
+TOKENIZER = "unicode61 remove_diacritics 2"
+_tokenizer = threading.local()
+
+
+@functools.lru_cache(maxsize=4096)
+def index_words(text):
+    """The words of `text` as prompts_fts stores them, in order."""
+    connection = getattr(_tokenizer, "connection", None)
+    if connection is None:
+        connection = _tokenizer.connection = sqlite3.connect(":memory:", isolation_level=None)
+        connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{TOKENIZER}')")
+        connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    connection.execute("BEGIN")
+    try:
+        connection.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (text,))
+        return tuple(row[0] for row in connection.execute("SELECT term FROM v ORDER BY offset"))
+    finally:
+        connection.execute("ROLLBACK")
 
 
 # fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
@@ -216,8 +244,8 @@ def after_prefix(prefix):
 
 
 def document_frequency(term, prefix, version=None):
-    """Prompts whose index holds `term` (or, for a prefix, a word starting with it)."""
-    term = folded(term)
+    """Prompts whose index holds the index word `term` (or, for a prefix, a word
+    starting with it)."""
     upper = after_prefix(term) if prefix else term + "\0"
     return sum(doc for _, doc in vocabulary(term, upper, None, version))
 
@@ -238,6 +266,9 @@ class PostgresSearch:
 
     The query is built with to_tsquery from quoted terms, never from user syntax:
     'red' & 'fo':* - so any string is safe and the last word matches as a prefix.
+    Each term is first spelled as the documents are (gallery_search_text): quoting
+    first let unaccent turn a modifier letter apostrophe (U+02BC, "donʼt") into a
+    bare quote inside the quoted term, a syntax error.
     PostgreSQL's planner chooses between the GIN index and walking a sort index from
     its own statistics; ts_rank ranks at most RANK_AT_MOST candidates, the newest
     matches (of the model filtered on), as bm25 does on SQLite.
@@ -246,10 +277,25 @@ class PostgresSearch:
     RANK_AT_MOST = 2_000
 
     @staticmethod
+    def terms(query):
+        """The query's words (PostgreSQL spells them as its documents in `query`)."""
+        return query_terms(query)
+
+    @staticmethod
     def query(terms):
-        quoted = ["'" + term.replace("'", "''") + "'" for term in terms]
-        quoted[-1] += ":*"
-        return fn.to_tsquery(SQL("'simple'::regconfig"), fn.gallery_unaccent(" & ".join(quoted)))
+        # gallery_search_text leaves no ASCII punctuation, so no quote or backslash
+        # can end the quoted term; a term it leaves blank is dropped by to_tsquery.
+        # Joined with || (immutable, unlike format and concat_ws), so the planner
+        # computes the query once instead of once per row ranked.
+        query = None
+        for i, term in enumerate(terms):
+            quoted = (
+                Value("'")
+                .concat(fn.gallery_search_text(term))
+                .concat("':*" if i == len(terms) - 1 else "'")
+            )
+            query = quoted if query is None else query.concat(" & ").concat(quoted)
+        return fn.to_tsquery(SQL("'simple'::regconfig"), query)
 
     @classmethod
     def matching(cls, terms):
