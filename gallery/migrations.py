@@ -332,6 +332,16 @@ PG_SEARCH_STATISTICS = [
     "ANALYZE prompt_search",
 ]
 
+# 12. "oldest" sorts by first use (a use moves a prompt in the last-use order, and
+# with it the pages a visitor walks): the first-use twins of migration 3's indexes.
+FIRST_USED_SORT_INDEXES = [
+    "CREATE INDEX idx_prompts_model_first_used ON prompts (model, first_used_at)",
+]
+PG_FIRST_USED_SORT_INDEXES = [
+    "CREATE INDEX idx_prompts_model_first_used ON prompts (model, first_used_at, id)",
+    "CREATE INDEX idx_prompts_first_used_id ON prompts (first_used_at, id)",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -344,4 +354,5 @@ MIGRATIONS = [
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
+    {"sqlite": FIRST_USED_SORT_INDEXES, "postgres": PG_FIRST_USED_SORT_INDEXES},
 ]

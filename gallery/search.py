@@ -13,11 +13,10 @@ from .db import db, ready
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
-from .paging import Page, take
+from .paging import Page, after, decode_cursor, encode_cursor, take
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
-MAX_OFFSET = 10_000
 # Word characters as the FTS5 unicode61 tokenizer sees them (it splits on "_").
 _WORD = re.compile(r"[^\W_]+")
 
@@ -56,10 +55,22 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
         return Page([], None)
     if sort != "relevance":
         return Prompt.page(sort, model, cursor, limit, where=engine.matches(terms))
-    offset = decode_offset(cursor)
-    # A rank has no stable keyset, so relevance pages by a bounded offset.
-    query = engine.ranked(terms, model, limit + 1, offset)
-    return take(query, limit, lambda row: str(offset + limit))
+    # Best match pages by (score, id), among the prompts that existed when the first
+    # page was made (the snapshot, the newest id then): newer matches would move the
+    # window of candidates under the visitor, so the next pages never show them.
+    resume = decode_cursor(cursor, "relevance", float, snapshot=True) if cursor else None
+    snapshot = resume.snapshot if resume else newest_prompt_id()
+    query = engine.ranked(terms, model, limit + 1, resume, snapshot)
+
+    def cursor_of(row):
+        return encode_cursor("relevance", row.score, row.id, snapshot)
+
+    return take(query, limit, cursor_of)
+
+
+def newest_prompt_id():
+    """The id of the newest prompt, 0 when there are none (ids only grow)."""
+    return Prompt.select(fn.MAX(Prompt.id)).scalar() or 0
 
 
 class SqliteSearch:
@@ -77,6 +88,11 @@ class SqliteSearch:
     RANK_AT_MOST = 2_000
     MAX_EXPANSION = 8  # a prefix that stands for at most this many words is spelled out
 
+    @staticmethod
+    def terms(query):
+        """The query's words as the index spells them (its own tokenizer's output)."""
+        return [word for term in query_terms(query) for word in index_words(term)][:MAX_TERMS]
+
     @classmethod
     def matches(cls, terms):
         """A condition on Prompt: the row matches every term."""
@@ -89,25 +105,24 @@ class SqliteSearch:
         index = PromptIndex.select(PromptIndex.rowid).where(PromptIndex.match(expression))
         return Prompt.id.in_(index)
 
-    @staticmethod
-    def terms(query):
-        """The query's words as the index spells them (its own tokenizer's output)."""
-        return [word for term in query_terms(query) for word in index_words(term)][:MAX_TERMS]
-
     @classmethod
-    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
-        """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, resume=None, snapshot=None):
+        """Card rows that match, best first (among the newest RANK_AT_MOST matches up to
+        the snapshot id), after the Cursor `resume` if given."""
         plan = cls.plan(terms)
         score = PromptIndex.rank().alias("score")
         index = PromptIndex.select(PromptIndex.rowid.alias("id"), score).where(
             PromptIndex.match(plan.expression)
         )
+        if snapshot is not None:
+            index = index.where(PromptIndex.rowid <= snapshot)
         if model is not None:
             # The bound applies to this model's matches, or a busy model's newest
             # matches would crowd out every match of a rarer one.
             index = index.where(cls.of_model(model, plan))
         candidates = index.order_by(PromptIndex.rowid.desc()).limit(cls.RANK_AT_MOST)
-        return best_cards(candidates.alias("candidates"), lambda score: score, limit, offset)
+        # bm25 is lower for a better match.
+        return best_cards(candidates, False, limit, resume)
 
     @classmethod
     def of_model(cls, model, plan):
@@ -309,44 +324,46 @@ class PostgresSearch:
         return Prompt.id.in_(documents)
 
     @classmethod
-    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
-        """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, resume=None, snapshot=None):
+        """Card rows that match, best first (among the newest RANK_AT_MOST matches up to
+        the snapshot id), after the Cursor `resume` if given."""
         rank = fn.ts_rank(PromptDocument.document, cls.query(terms)).alias("score")
         documents = PromptDocument.select(PromptDocument.id, rank).where(cls.matching(terms))
+        if snapshot is not None:
+            documents = documents.where(PromptDocument.id <= snapshot)
         if model is not None:
             documents = documents.where(has_model(PromptDocument.id, model))
         candidates = documents.order_by(PromptDocument.id.desc()).limit(cls.RANK_AT_MOST)
-        return best_cards(candidates.alias("candidates"), lambda score: score.desc(), limit, offset)
+        return best_cards(candidates, True, limit, resume)
 
 
-def best_cards(candidates, best_first, limit, offset):
-    """Card rows of one page of the (id, score) candidates, best first.
+def best_cards(candidates, descending, limit, resume=None):
+    """Card rows of one page of the (id, score) candidates, best first (the highest
+    score when `descending`), then by id; after the Cursor `resume` if given.
 
     The page is cut before the prompts are joined, so only its rows are read: given
     all 2,000 candidates, PostgreSQL's planner scanned every prompt to join them.
     """
-    score, prompt_id = candidates.c.score, candidates.c.id
-    page = (
-        Select([candidates], [prompt_id, score])
-        .order_by(best_first(score), prompt_id)
-        .limit(limit)
-        .offset(offset)
-        .alias("page")
-    )
-    return (
-        Prompt.cards()
+    if resume is None:
+        source, key = candidates.alias("candidates"), None
+    else:
+        # Resume after the last card's score as it is now: bm25 scores move together
+        # when the index changes (SQLite), so the score the cursor saw is only the
+        # fallback for a last card deleted since. Materialized: scored once.
+        source = candidates.cte("candidates", materialized=True)
+        now = Select([source], [source.c.score]).where(source.c.id == resume.row_id)
+        key = fn.COALESCE(now, resume.key)
+    score, prompt_id = source.c.score, source.c.id
+    page = Select([source], [prompt_id, score])
+    if resume is not None:
+        page = page.where(after(score, prompt_id, key, resume.row_id, descending))
+    page = page.order_by(score.desc() if descending else score, prompt_id).limit(limit)
+    page = page.alias("page")
+    best_first = page.c.score.desc() if descending else page.c.score
+    query = (
+        Prompt.select(*Prompt.card_columns(), page.c.score.alias("score"))
         .join(page, on=(page.c.id == Prompt.id))
-        .order_by(best_first(page.c.score), Prompt.id)
+        .order_by(best_first, Prompt.id)
+        .objects()  # the score an attribute of each row, as the card columns are
     )
-
-
-def decode_offset(cursor):
-    """The offset a relevance cursor stands for, or InvalidInput."""
-    if not cursor:
-        return 0
-    if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()):
-        raise InvalidInput("invalid cursor; start again from the first page", "cursor")
-    offset = int(cursor)
-    if offset > MAX_OFFSET:
-        raise InvalidInput(f"search results stop after {MAX_OFFSET}; refine the search", "cursor")
-    return offset
+    return query if resume is None else query.with_cte(source)
