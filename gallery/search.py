@@ -345,18 +345,21 @@ def best_cards(candidates, descending, limit, resume=None):
     all 2,000 candidates, PostgreSQL's planner scanned every prompt to join them.
     """
     if resume is None:
-        source, key = candidates.alias("candidates"), None
+        source = candidates.alias("candidates")
+        page = Select([source], [source.c.id, source.c.score])
     else:
         # Resume after the last card's score as it is now: bm25 scores move together
         # when the index changes (SQLite), so the score the cursor saw is only the
-        # fallback for a last card deleted since. Materialized: scored once.
+        # fallback for a last card deleted since. Both materialized, so the candidates
+        # are scored once and the anchor is not looked up again for each of them.
         source = candidates.cte("candidates", materialized=True)
         now = Select([source], [source.c.score]).where(source.c.id == resume.row_id)
-        key = fn.COALESCE(now, resume.key)
+        anchor = Select(columns=[fn.COALESCE(now, resume.key).alias("score")])
+        anchor = anchor.cte("anchor", materialized=True)
+        page = Select([source, anchor], [source.c.id, source.c.score]).where(
+            after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
+        )
     score, prompt_id = source.c.score, source.c.id
-    page = Select([source], [prompt_id, score])
-    if resume is not None:
-        page = page.where(after(score, prompt_id, key, resume.row_id, descending))
     page = page.order_by(score.desc() if descending else score, prompt_id).limit(limit)
     page = page.alias("page")
     best_first = page.c.score.desc() if descending else page.c.score
@@ -366,4 +369,4 @@ def best_cards(candidates, descending, limit, resume=None):
         .order_by(best_first, Prompt.id)
         .objects()  # the score an attribute of each row, as the card columns are
     )
-    return query if resume is None else query.with_cte(source)
+    return query if resume is None else query.with_cte(source, anchor)
