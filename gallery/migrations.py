@@ -350,6 +350,16 @@ AUTH_STATE = [
 # what they could do by default (record, and read where reads need a token), not admin.
 TOKEN_SCOPES = ["ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'read record'"]
 
+# 14. "oldest" sorts by first use (a use moves a prompt in the last-use order, and
+# with it the pages a visitor walks): the first-use twins of migration 3's indexes.
+FIRST_USED_SORT_INDEXES = [
+    "CREATE INDEX idx_prompts_model_first_used ON prompts (model, first_used_at)",
+]
+PG_FIRST_USED_SORT_INDEXES = [
+    "CREATE INDEX idx_prompts_model_first_used ON prompts (model, first_used_at, id)",
+    "CREATE INDEX idx_prompts_first_used_id ON prompts (first_used_at, id)",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -364,6 +374,7 @@ MIGRATIONS = [
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
     {"sqlite": AUTH_STATE, "postgres": AUTH_STATE},
     {"sqlite": TOKEN_SCOPES, "postgres": TOKEN_SCOPES},
+    {"sqlite": FIRST_USED_SORT_INDEXES, "postgres": PG_FIRST_USED_SORT_INDEXES},
 ]
 
 # Adoption: a store made from the design document's own schema has its prompts table

@@ -59,12 +59,13 @@ class Prompt(Model):
         database = db
         table_name = "prompts"
 
-    # User-facing sort keys -> (column, descending). "oldest" walks the same
-    # index as "recent", backwards.
+    # User-facing sort keys -> (column, descending), the id ascending breaking ties.
+    # "oldest" is by first use, which a new use never changes (only a use recorded
+    # with an earlier time), so its pages hold while prompts are used.
     SORTS = {
         "recent": ("last_used_at", True),
         "popular": ("total_uses", True),
-        "oldest": ("last_used_at", False),
+        "oldest": ("first_used_at", False),
     }
 
     @property
@@ -107,9 +108,7 @@ class Prompt(Model):
     def ordered(cls, query, sort):
         """Order by a user sort key, with the id as the tie-break the indexes hold."""
         column, descending = cls.sort_spec(sort)
-        if descending:
-            return query.order_by(column.desc(), cls.id.asc())
-        return query.order_by(column.asc(), cls.id.desc())
+        return query.order_by(column.desc() if descending else column.asc(), cls.id.asc())
 
     @classmethod
     def sort_spec(cls, sort):
@@ -129,7 +128,8 @@ class Prompt(Model):
         if where is not None:
             query = query.where(where)
         if cursor:
-            key, row_id = decode_cursor(cursor, sort, isinstance(column, DateTimeField))
+            key_type = datetime if isinstance(column, DateTimeField) else int
+            key, row_id, _ = decode_cursor(cursor, sort, key_type)
             query = query.where(after(column, cls.id, key, row_id, descending))
 
         def cursor_of(row):

@@ -1,6 +1,6 @@
 """The API described in OpenAPI 3.1; tests keep it in step with the registered routes."""
 
-from .models import MAX_LIMIT
+from .models import MAX_LIMIT, Prompt
 
 
 def ref(name):
@@ -39,13 +39,22 @@ LIMIT = query(
     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 24},
     "How many prompts to return",
 )
+SORT_ORDERS = (
+    "recent: the last use, newest first; popular: the most uses first; "
+    "oldest: the first use, earliest first"
+)
 SORT = query(
     "sort",
-    {"type": "string", "enum": ["recent", "popular", "oldest"], "default": "recent"},
-    "The order",
+    {"type": "string", "enum": list(Prompt.SORTS), "default": "recent"},
+    f"The order ({SORT_ORDERS})",
 )
 MODEL = query("model", {"type": "string"}, "Only prompts recorded with this model")
-CURSOR = query("cursor", {"type": "string"}, "next_cursor from the previous page")
+CURSOR = query(
+    "cursor",
+    {"type": "string"},
+    "next_cursor from the previous page (opaque: an edited one is a 400). Best-match "
+    "pages go on among the prompts there were when the first page was made",
+)
 PROMPT_ID = {
     "name": "prompt_id",
     "in": "path",
@@ -271,10 +280,10 @@ PATHS = {
                     "sort",
                     {
                         "type": "string",
-                        "enum": ["relevance", "recent", "popular", "oldest"],
+                        "enum": ["relevance", *Prompt.SORTS],
                         "default": "relevance",
                     },
-                    "The order",
+                    f"The order (relevance: the best match first; {SORT_ORDERS})",
                 ),
                 LIMIT,
                 CURSOR,

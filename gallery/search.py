@@ -1,21 +1,22 @@
 """Full-text search over prompts: the only module that knows how the engine does it."""
 
+import functools
 import re
-import unicodedata
+import sqlite3
+import threading
 from typing import NamedTuple
 
-from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, fn
+from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db, ready
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
-from .paging import Page, take
+from .paging import Page, after, decode_cursor, encode_cursor, take
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
-MAX_OFFSET = 10_000
 # Word characters as the FTS5 unicode61 tokenizer sees them (it splits on "_").
 _WORD = re.compile(r"[^\W_]+")
 
@@ -32,10 +33,13 @@ class PromptIndex(FTS5Model):
 
 
 def query_terms(query):
-    """The words of what a person typed, as the index tokenizes them (for highlights too)."""
+    """The words of what a person typed, lowercased (for highlights too); each engine
+    then spells them as its index does (SqliteSearch.terms, PostgresSearch.query)."""
     if not isinstance(query, str):
         return []
-    words = _WORD.findall(unicodedata.normalize("NFKC", query).casefold())
+    # Neither casefold() nor NFKC: the index only lowercases, so "straße" must stay
+    # "straße", and "ŉ" must not become "ʼn".
+    words = _WORD.findall(query.lower())
     return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
 
 
@@ -46,15 +50,27 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
         choices = ", ".join(["relevance", *Prompt.SORTS])
         raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
     limit = check_limit(limit)
-    terms = query_terms(query)
+    terms = engine.terms(query)
     if not terms:
         return Page([], None)
     if sort != "relevance":
         return Prompt.page(sort, model, cursor, limit, where=engine.matches(terms))
-    offset = decode_offset(cursor)
-    # A rank has no stable keyset, so relevance pages by a bounded offset.
-    query = engine.ranked(terms, model, limit + 1, offset)
-    return take(query, limit, lambda row: str(offset + limit))
+    # Best match pages by (score, id), among the prompts that existed when the first
+    # page was made (the snapshot, the newest id then): newer matches would move the
+    # window of candidates under the visitor, so the next pages never show them.
+    resume = decode_cursor(cursor, "relevance", float, snapshot=True) if cursor else None
+    snapshot = resume.snapshot if resume else newest_prompt_id()
+    query = engine.ranked(terms, model, limit + 1, resume, snapshot)
+
+    def cursor_of(row):
+        return encode_cursor("relevance", row.score, row.id, snapshot)
+
+    return take(query, limit, cursor_of)
+
+
+def newest_prompt_id():
+    """The id of the newest prompt, 0 when there are none (ids only grow)."""
+    return Prompt.select(fn.MAX(Prompt.id)).scalar() or 0
 
 
 class SqliteSearch:
@@ -72,6 +88,11 @@ class SqliteSearch:
     RANK_AT_MOST = 2_000
     MAX_EXPANSION = 8  # a prefix that stands for at most this many words is spelled out
 
+    @staticmethod
+    def terms(query):
+        """The query's words as the index spells them (its own tokenizer's output)."""
+        return [word for term in query_terms(query) for word in index_words(term)][:MAX_TERMS]
+
     @classmethod
     def matches(cls, terms):
         """A condition on Prompt: the row matches every term."""
@@ -85,19 +106,23 @@ class SqliteSearch:
         return Prompt.id.in_(index)
 
     @classmethod
-    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
-        """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, resume=None, snapshot=None):
+        """Card rows that match, best first (among the newest RANK_AT_MOST matches up to
+        the snapshot id), after the Cursor `resume` if given."""
         plan = cls.plan(terms)
         score = PromptIndex.rank().alias("score")
         index = PromptIndex.select(PromptIndex.rowid.alias("id"), score).where(
             PromptIndex.match(plan.expression)
         )
+        if snapshot is not None:
+            index = index.where(PromptIndex.rowid <= snapshot)
         if model is not None:
             # The bound applies to this model's matches, or a busy model's newest
             # matches would crowd out every match of a rarer one.
             index = index.where(cls.of_model(model, plan))
         candidates = index.order_by(PromptIndex.rowid.desc()).limit(cls.RANK_AT_MOST)
-        return best_cards(candidates.alias("candidates"), lambda score: score, limit, offset)
+        # bm25 is lower for a better match.
+        return best_cards(candidates, False, limit, resume)
 
     @classmethod
     def of_model(cls, model, plan):
@@ -134,7 +159,7 @@ class SqliteSearch:
         for term in terms[:-1]:
             phrases.append(quote(term))
             share *= min(1.0, document_frequency(term, False, version) / total)
-        last = folded(terms[-1])
+        last = terms[-1]
         words = vocabulary(last, after_prefix(last), cls.MAX_EXPANSION + 1, version)
         if 0 < len(words) <= cls.MAX_EXPANSION:
             phrases.append("(" + " OR ".join(quote(word) for word, _ in words) + ")")
@@ -165,24 +190,44 @@ def quote(word):
     return '"' + word.replace('"', '""') + '"'
 
 
-def folded(term):
-    """A term as the index stores it (unicode61 with remove_diacritics drops accents)."""
-    return "".join(c for c in unicodedata.normalize("NFD", term) if not unicodedata.combining(c))
+# The tokenizer of prompts_fts (migration 2). Python's own case and accent folding
+# differ from it ("ß", accents outside Latin, newer Unicode), so query words are put
+# through the same tokenizer, in a table in memory, to look them up in the index.
+TOKENIZER = "unicode61 remove_diacritics 2"
+_tokenizer = threading.local()
+
+
+@functools.lru_cache(maxsize=4096)
+def index_words(text):
+    """The words of `text` as prompts_fts stores them, in order."""
+    connection = getattr(_tokenizer, "connection", None)
+    if connection is None:
+        connection = _tokenizer.connection = sqlite3.connect(":memory:", isolation_level=None)
+        connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{TOKENIZER}')")
+        connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    connection.execute("BEGIN")
+    try:
+        connection.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (text,))
+        return tuple(row[0] for row in connection.execute("SELECT term FROM v ORDER BY offset"))
+    finally:
+        connection.execute("ROLLBACK")
 
 
 # fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
-# in 800,000 prompts), so answers are kept while the index holds the same prompts:
-# the newest id and the number of prompts tell when that changes.
+# in 800,000 prompts), so answers are kept while the index stays the same. FTS5 counts
+# its writes in its structure record (row 10 of prompts_fts_data), so that record
+# changes with every insert, delete or restore, in any process.
 _vocabulary = {}
 VOCABULARY_ENTRIES = 2048
 
 
 def index_version():
-    """(newest prompt id, number of prompts): changes whenever the index's words may have."""
+    """(the index's structure record, number of prompts): changes with every write."""
     return (
         ready()
         .execute_sql(
-            "SELECT (SELECT MAX(id) FROM prompts), (SELECT SUM(prompts) FROM model_totals)"
+            "SELECT (SELECT block FROM prompts_fts_data WHERE id = 10), "
+            "(SELECT SUM(prompts) FROM model_totals)"
         )
         .fetchone()
     )
@@ -214,8 +259,8 @@ def after_prefix(prefix):
 
 
 def document_frequency(term, prefix, version=None):
-    """Prompts whose index holds `term` (or, for a prefix, a word starting with it)."""
-    term = folded(term)
+    """Prompts whose index holds the index word `term` (or, for a prefix, a word
+    starting with it)."""
     upper = after_prefix(term) if prefix else term + "\0"
     return sum(doc for _, doc in vocabulary(term, upper, None, version))
 
@@ -236,6 +281,9 @@ class PostgresSearch:
 
     The query is built with to_tsquery from quoted terms, never from user syntax:
     'red' & 'fo':* - so any string is safe and the last word matches as a prefix.
+    Each term is first spelled as the documents are (gallery_search_text): quoting
+    first let unaccent turn a modifier letter apostrophe (U+02BC, "donʼt") into a
+    bare quote inside the quoted term, a syntax error.
     PostgreSQL's planner chooses between the GIN index and walking a sort index from
     its own statistics; ts_rank ranks at most RANK_AT_MOST candidates, the newest
     matches (of the model filtered on), as bm25 does on SQLite.
@@ -244,10 +292,25 @@ class PostgresSearch:
     RANK_AT_MOST = 2_000
 
     @staticmethod
+    def terms(query):
+        """The query's words (PostgreSQL spells them as its documents in `query`)."""
+        return query_terms(query)
+
+    @staticmethod
     def query(terms):
-        quoted = ["'" + term.replace("'", "''") + "'" for term in terms]
-        quoted[-1] += ":*"
-        return fn.to_tsquery(SQL("'simple'::regconfig"), fn.gallery_unaccent(" & ".join(quoted)))
+        # gallery_search_text leaves no ASCII punctuation, so no quote or backslash
+        # can end the quoted term; a term it leaves blank is dropped by to_tsquery.
+        # Joined with || (immutable, unlike format and concat_ws), so the planner
+        # computes the query once instead of once per row ranked.
+        query = None
+        for i, term in enumerate(terms):
+            quoted = (
+                Value("'")
+                .concat(fn.gallery_search_text(term))
+                .concat("':*" if i == len(terms) - 1 else "'")
+            )
+            query = quoted if query is None else query.concat(" & ").concat(quoted)
+        return fn.to_tsquery(SQL("'simple'::regconfig"), query)
 
     @classmethod
     def matching(cls, terms):
@@ -261,44 +324,49 @@ class PostgresSearch:
         return Prompt.id.in_(documents)
 
     @classmethod
-    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, offset=0):
-        """Card rows that match, best first (among the newest RANK_AT_MOST matches)."""
+    def ranked(cls, terms, model=None, limit=DEFAULT_LIMIT, resume=None, snapshot=None):
+        """Card rows that match, best first (among the newest RANK_AT_MOST matches up to
+        the snapshot id), after the Cursor `resume` if given."""
         rank = fn.ts_rank(PromptDocument.document, cls.query(terms)).alias("score")
         documents = PromptDocument.select(PromptDocument.id, rank).where(cls.matching(terms))
+        if snapshot is not None:
+            documents = documents.where(PromptDocument.id <= snapshot)
         if model is not None:
             documents = documents.where(has_model(PromptDocument.id, model))
         candidates = documents.order_by(PromptDocument.id.desc()).limit(cls.RANK_AT_MOST)
-        return best_cards(candidates.alias("candidates"), lambda score: score.desc(), limit, offset)
+        return best_cards(candidates, True, limit, resume)
 
 
-def best_cards(candidates, best_first, limit, offset):
-    """Card rows of one page of the (id, score) candidates, best first.
+def best_cards(candidates, descending, limit, resume=None):
+    """Card rows of one page of the (id, score) candidates, best first (the highest
+    score when `descending`), then by id; after the Cursor `resume` if given.
 
     The page is cut before the prompts are joined, so only its rows are read: given
     all 2,000 candidates, PostgreSQL's planner scanned every prompt to join them.
     """
-    score, prompt_id = candidates.c.score, candidates.c.id
-    page = (
-        Select([candidates], [prompt_id, score])
-        .order_by(best_first(score), prompt_id)
-        .limit(limit)
-        .offset(offset)
-        .alias("page")
-    )
-    return (
-        Prompt.cards()
+    if resume is None:
+        source = candidates.alias("candidates")
+        page = Select([source], [source.c.id, source.c.score])
+    else:
+        # Resume after the last card's score as it is now: bm25 scores move together
+        # when the index changes (SQLite), so the score the cursor saw is only the
+        # fallback for a last card deleted since. Both materialized, so the candidates
+        # are scored once and the anchor is not looked up again for each of them.
+        source = candidates.cte("candidates", materialized=True)
+        now = Select([source], [source.c.score]).where(source.c.id == resume.row_id)
+        anchor = Select(columns=[fn.COALESCE(now, resume.key).alias("score")])
+        anchor = anchor.cte("anchor", materialized=True)
+        page = Select([source, anchor], [source.c.id, source.c.score]).where(
+            after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
+        )
+    score, prompt_id = source.c.score, source.c.id
+    page = page.order_by(score.desc() if descending else score, prompt_id).limit(limit)
+    page = page.alias("page")
+    best_first = page.c.score.desc() if descending else page.c.score
+    query = (
+        Prompt.select(*Prompt.card_columns(), page.c.score.alias("score"))
         .join(page, on=(page.c.id == Prompt.id))
-        .order_by(best_first(page.c.score), Prompt.id)
+        .order_by(best_first, Prompt.id)
+        .objects()  # the score an attribute of each row, as the card columns are
     )
-
-
-def decode_offset(cursor):
-    """The offset a relevance cursor stands for, or InvalidInput."""
-    if not cursor:
-        return 0
-    if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()):
-        raise InvalidInput("invalid cursor; start again from the first page", "cursor")
-    offset = int(cursor)
-    if offset > MAX_OFFSET:
-        raise InvalidInput(f"search results stop after {MAX_OFFSET}; refine the search", "cursor")
-    return offset
+    return query if resume is None else query.with_cte(source, anchor)

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import store
+from .errors import InvalidInput
 from .htmx import is_htmx, render
 from .models import Prompt
 from .search import query_terms, search_prompts
@@ -13,10 +14,14 @@ NO_MODEL = "__none__"  # the model filter's value for prompts recorded without o
 SORT_LABELS = {
     "recent": "Most recent",
     "popular": "Most used",
-    "oldest": "Oldest",
+    "oldest": "Earliest first use",
 }
 SEARCH_SORT_LABELS = {"relevance": "Best match", **SORT_LABELS}
 MAX_QUERY_LENGTH = 500
+FIRST_PAGE_NOTICES = {
+    "sort": "There is no order “{sort}”, so this is the first page in the usual order.",
+    "cursor": "That link to a later page is out of date or was edited, so this is the first page.",
+}
 # A versioned thumbnail URL names one image for good: a new image gets a new version.
 CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
@@ -26,11 +31,21 @@ def listing_args():
     q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     model = request.args.get("model", "")
     sort = request.args.get("sort", "")
-    if q:
-        sort = sort or "relevance"
-    elif sort in ("", "relevance"):
-        sort = "recent"  # "best match" means nothing without words to match
+    if sort == "" or (sort == "relevance" and not q):
+        sort = default_sort(q)  # "best match" means nothing without words to match
     return q, model, sort, request.args.get("cursor") or None
+
+
+def default_sort(q):
+    """Best match for a search, the most recent otherwise."""
+    return "relevance" if q else "recent"
+
+
+def listing(q, model, sort, cursor, limit):
+    """A Page of cards: search results when there are words, else the whole gallery."""
+    if q:
+        return search_prompts(q, store_model(model), sort, limit, cursor)
+    return Prompt.page(sort, store_model(model), cursor, limit)
 
 
 def store_model(model):
@@ -45,26 +60,45 @@ def index():
     """The gallery: a page of cards, or the next page / new results for htmx."""
     q, model, sort, cursor = listing_args()
     limit = current_app.config["PAGE_SIZE"]
-    if q:
-        page = search_prompts(q, store_model(model), sort, limit, cursor)
-    else:
-        page = Prompt.page(sort, store_model(model), cursor, limit)
+    notice = None
+    try:
+        page = listing(q, model, sort, cursor, limit)
+    except InvalidInput as exc:
+        if exc.field not in FIRST_PAGE_NOTICES:
+            raise
+        # An edited or outdated link gets the first page and a word on why, not an
+        # error page (the API answers 400).
+        notice = FIRST_PAGE_NOTICES[exc.field].format(sort=sort[:40])
+        if exc.field == "sort":
+            sort = default_sort(q)
+        cursor = None
+        page = listing(q, model, sort, cursor, limit)
     args = {"q": q or None, "model": model or None, "sort": sort}
     next_url = page.next_cursor and url_for(".index", **args, cursor=page.next_cursor)
     # A request with a cursor wants the next cards; without, fresh results.
-    return render(
+    response = render(
         "index.html",
         "_cards.html" if cursor else "_results.html",
+        message=notice,
+        oob=is_htmx(),  # a fragment brings its notice out of band
         page=page,
         q=q,
         terms=query_terms(q),
         model=model,
         sort=sort,
         sorts=SEARCH_SORT_LABELS if q else SORT_LABELS,
+        best_match_label=SEARCH_SORT_LABELS["relevance"],  # for the page script
         models=[] if is_htmx() else Prompt.models(),  # only the full page shows the filter
         no_model=NO_MODEL,
         next_url=next_url,
     )
+    if notice and is_htmx():
+        # Whichever element asked (the form, a "load more" link), the first page
+        # replaces all results, and the address bar shows its URL.
+        response.headers["HX-Retarget"] = "#results"
+        response.headers["HX-Reswap"] = "innerHTML"
+        response.headers["HX-Push-Url"] = url_for(".index", **args)
+    return response
 
 
 @bp.get("/prompts/<int:prompt_id>")

@@ -35,9 +35,10 @@ document.addEventListener("click", (event) => {
   );
 });
 
-// The sort menu offers "Best match" only while there are words to match, and picks it
-// when a search starts unless the visitor chose an order themselves. This runs on the
-// same input event before htmx's delayed request reads the form.
+// The sort menu offers "Best match" (labelled as the server labels it) only while there
+// are words to match, and picks it when a search starts unless the visitor chose an
+// order themselves. This runs on the same input event before htmx's delayed request
+// reads the form.
 document.addEventListener("input", (event) => {
   const q = event.target.closest("#search input[name=q]");
   if (!q) return;
@@ -45,7 +46,7 @@ document.addEventListener("input", (event) => {
   const best = sort.querySelector('option[value="relevance"]');
   const searching = q.value.trim() !== "";
   if (searching && !best) {
-    sort.add(new Option("Best match", "relevance"), 0);
+    sort.add(new Option(sort.dataset.bestMatch, "relevance"), 0);
     if (sort.value === "recent" && !sort.dataset.chosen) sort.value = "relevance";
   } else if (!searching && best) {
     const wasBest = sort.value === "relevance";

@@ -8,6 +8,9 @@ from gallery import store
 from gallery.errors import InvalidInput
 from gallery.search import query_terms, search_prompts
 
+# Modifier letters that unaccent turns into an apostrophe (ŉ into "'n").
+APOSTROPHES = "\u02bc\u02bb\u02b9\u02bd\u02c8\u0149"
+
 
 @pytest.fixture
 def library(ctx):
@@ -112,13 +115,17 @@ def test_the_last_word_is_spelled_out_when_it_stands_for_few_words(library):
     assert SqliteSearch.plan(["red", "fo"])[0] == '"red" AND ("fox")'
     assert SqliteSearch.plan(["lighthouse"])[0] == '("lighthouse")'
     assert SqliteSearch.plan(["zebr"])[0] == '"zebr"*'  # no such word: nothing to spell out
-    assert SqliteSearch.plan(query_terms("CAFÉ"))[0] == '("cafe")'
+    assert SqliteSearch.plan(SqliteSearch.terms("CAFÉ"))[0] == '("cafe")'
 
 
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(query=st.text(max_size=300) | st.text(alphabet='"*()-+^:NEAROT ', max_size=60))
+@given(
+    query=st.text(max_size=300)
+    | st.text(alphabet="\"*()-+^:NEAROT '\\", max_size=60)
+    | st.text(alphabet=f"{APOSTROPHES}ab '", max_size=40)
+)
 def test_any_string_is_safe(library, query):
     page = search_prompts(query, limit=5)
     assert isinstance(page.items, list)
@@ -188,3 +195,71 @@ def test_an_unknown_sort_is_refused_even_without_words(library):
         with pytest.raises(InvalidInput, match="choose one of: relevance, recent") as info:
             search_prompts(query, sort="name")
         assert info.value.field == "sort"
+
+
+@pytest.mark.parametrize(
+    ("text", "queries"),
+    [
+        ("Hawai\u02bbi at sunset", ["Hawai\u02bbi", "hawai\u02bbi sunset", "sunset Hawai\u02bb"]),
+        ("don\u02bct panic, a towel", ["don\u02bct", "towel don\u02bct", "don\u02bc"]),
+        (
+            "\u043f\u02bc\u044f\u0442\u044c \u043a\u043e\u0442\u0456\u0432",
+            ["\u043f\u02bc\u044f\u0442\u044c", "\u043f\u02bc\u044f\u0442\u044c \u043a\u043e\u0442"],
+        ),
+        (
+            "the \u02b9prime\u02b9 \u02bdrough\u02bd \u02c8stress",
+            ["\u02b9prime\u02b9 \u02bdrough\u02bd \u02c8stress"],
+        ),
+        ("\u0149 is a letter", ["\u0149 letter", "letter \u0149"]),
+    ],
+)
+def test_modifier_letter_apostrophes_are_found(ctx, text, queries):
+    store.record_use(text)
+    store.record_use("something else entirely")
+    for query in queries:
+        assert texts(search_prompts(query)) == [text], query
+        assert texts(search_prompts(query, sort="recent")) == [text], query
+
+
+def test_apostrophes_alone_are_safe(ctx):
+    store.record_use("don\u02bct panic")
+    for query in [APOSTROPHES, "\u02bc", "\u02bc\u02bc \u02bc", "panic \u02bc"]:
+        search_prompts(query)
+        search_prompts(query, sort="popular")
+
+
+def test_a_prefix_finds_a_restored_prompt(ctx):
+    kept = store.record_use("lighthouse keeper")
+    gone = store.record_use("lighthearted robots dancing")
+    other = store.record_use("a red fox")
+    store.record_use("the newest prompt")
+    assert "lighthearted robots dancing" in texts(search_prompts("lighth"))
+    store.delete_prompt(gone.id)
+    assert texts(search_prompts("lighth")) == ["lighthouse keeper"]
+    # Another delete and the undo leave as many prompts and the same newest one.
+    store.delete_prompt(other.id)
+    store.restore_prompt(gone.id)
+    assert sorted(texts(search_prompts("lighth"))) == [
+        "lighthearted robots dancing",
+        kept.prompt_text,
+    ]
+
+
+@pytest.mark.parametrize(
+    "query", ["Straße", "straße", "STRAẞE", "Stra", "straß", "Straße Berlin", "berlin straß"]
+)
+def test_sharp_s_is_found_on_every_engine(ctx, query):
+    store.record_use("Eine Straße in Berlin")
+    store.record_use("a street in Paris")
+    assert texts(search_prompts(query)) == ["Eine Straße in Berlin"]
+    assert texts(search_prompts(query, sort="recent")) == ["Eine Straße in Berlin"]
+
+
+@pytest.mark.sqlite
+def test_words_are_looked_up_as_the_index_spells_them(ctx):
+    # Python folds these unlike the index's tokenizer, which keeps these accents: a
+    # lookup of the Python spelling found other words ("ab..." for "ǡb").
+    store.record_use("Ǣ ǡb Καλημέρα ΣΟΦΟΣ")
+    store.record_use("abacus and aeon, καλημερα")
+    for query in ["ǣ", "Ǡb", "ǡ", "ΚΑΛΗΜΈΡΑ", "καλημέ", "ΣΟΦΟΣ καλημέ"]:
+        assert texts(search_prompts(query)) == ["Ǣ ǡb Καλημέρα ΣΟΦΟΣ"], query

@@ -89,11 +89,18 @@ def test_no_model_filter(client, ctx):
     assert "without model" in html and "with model</p>" not in html
 
 
-def test_bad_parameters_are_400_pages(client, filled):
+def test_a_bad_sort_or_cursor_is_the_first_page_with_a_notice(client, filled):
     for url in ["/?sort=name", "/?cursor=tampered", "/?q=fox&cursor=-4"]:
         response = client.get(url)
-        assert response.status_code == 400, url
-        assert "<html" in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert "<html" in html and "so this is the first page" in html, url
+        assert card_ids(html) == card_ids(client.get(url.partition("&")[0]).get_data(as_text=True))
+
+
+def test_other_bad_parameters_are_400_pages(client, filled):
+    response = client.get("/?q=a%00b")
+    assert response.status_code == 400 and "<html" in response.get_data(as_text=True)
 
 
 def test_hostile_prompt_is_text_everywhere(client, ctx):

@@ -121,3 +121,13 @@ def test_a_search_offers_best_match_first(page, expect, seeded):
     assert sort.evaluate(selected)[0] == "recent"
     page.goto("/?q=paper")
     assert re.search(r"(?i)best match|relevan", sort.evaluate(selected)[1])
+
+
+def test_typing_a_search_adds_best_match_under_the_servers_label(page, expect, seeded):
+    from gallery.views import SEARCH_SORT_LABELS
+
+    page.goto("/")
+    page.locator("#q").type("paper")
+    best = page.locator('form#search select[name=sort] option[value="relevance"]')
+    expect(best).to_have_text(SEARCH_SORT_LABELS["relevance"])
+    expect(page.locator("form#search select[name=sort]")).to_have_value("relevance")
