@@ -112,6 +112,9 @@ def cleanup(without_thumbnail, unused_days, dry_run):
         click.echo(f"  #{prompt_id}  {text[:80]}")
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {report.count} prompt(s).")
+    if report.count and not dry_run:
+        until = report.restorable_until.strftime("%Y-%m-%d %H:%M UTC")
+        click.echo(f"They can be restored from the admin page until {until}.")
 
 
 @gallery.command("backup")

@@ -332,6 +332,13 @@ PG_SEARCH_STATISTICS = [
     "ANALYZE prompt_search",
 ]
 
+# 12. A cleanup moves its prompts into the trash together, as one batch, so the whole
+# cleanup can be undone at once within the undo window.
+CLEANUP_BATCHES = [
+    "ALTER TABLE deleted_prompts ADD COLUMN batch TEXT",
+    "CREATE INDEX idx_deleted_prompts_batch ON deleted_prompts (batch)",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -344,4 +351,5 @@ MIGRATIONS = [
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
+    {"sqlite": CLEANUP_BATCHES, "postgres": CLEANUP_BATCHES},
 ]

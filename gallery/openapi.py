@@ -193,14 +193,32 @@ SCHEMAS = {
             "without_thumbnail": {"type": "boolean", "default": False},
             "unused_for_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 36_500},
             "dry_run": {"type": "boolean", "default": False},
+            "cutoff": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "A dry run's cutoff: with unused_for_days, 'unused' means last "
+                "used before this time, so prompts that aged since the dry run stay",
+            },
+            "highest_id": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "A dry run's highest_id: prompts recorded since it stay",
+            },
         },
     },
     "CleanupReport": {
         "type": "object",
-        "required": ["count", "dry_run", "examples"],
+        "required": ["count", "dry_run", "examples", "cutoff", "highest_id", "restorable_until"],
         "properties": {
-            "count": {"type": "integer"},
+            "count": {"type": "integer", "description": "Prompts removed (or that would be)"},
             "dry_run": {"type": "boolean"},
+            "cutoff": {"type": ["string", "null"], "format": "date-time"},
+            "highest_id": {"type": ["integer", "null"]},
+            "restorable_until": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "Until when the admin page can undo this cleanup as a whole",
+            },
             "examples": {
                 "type": "array",
                 "items": {

@@ -79,3 +79,15 @@ def test_demo_fills_the_gallery(runner, ctx):
     assert stats.total_uses > 36
     assert 0 < stats.with_thumbnail < 36
     assert len(stats.models) == 5
+
+
+def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
+    store.record_use("first without image")
+    store.record_use("second without image")
+    result = run(runner, "cleanup", "--without-thumbnail")
+    assert result.exit_code == 0 and "Removed 2 prompt(s)." in result.output
+    assert "can be restored from the admin page until" in result.output
+    assert store.get_stats().total_prompts == 0
+    (entry,) = store.recently_deleted()
+    assert entry.count == 2 and store.restore_cleanup(entry.batch) == 2
+    assert store.get_stats().total_prompts == 2
