@@ -264,7 +264,7 @@ def cleanup():
 
 @bp.get("/models")
 def models():
-    """The models with their prompt and use counts."""
+    """The models with their prompt and use counts, each prompt under its latest model."""
     return {"items": [{"model": m, "prompts": p, "uses": u} for m, p, u in Prompt.models()]}
 
 

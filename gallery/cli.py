@@ -79,7 +79,7 @@ def search(query, model, limit):
 @gallery.command("stats")
 @fail_clearly
 def stats():
-    """Totals, thumbnails, sizes and uses per model."""
+    """Totals, thumbnails, sizes and uses by latest model."""
     s = store.get_stats()
     click.echo(f"Prompts:      {s.total_prompts}")
     click.echo(f"Uses:         {s.total_uses}")
@@ -87,6 +87,8 @@ def stats():
     click.echo(f"Thumb bytes:  {s.thumbnail_bytes}")
     click.echo(f"Database:     {s.database_bytes} bytes")
     click.echo(f"Activity:     {s.first_activity or '-'} .. {s.last_activity or '-'}")
+    if s.models:
+        click.echo("Uses by latest model (each prompt's under the model it was last used with):")
     for model, prompts, uses in s.models:
         click.echo(f"  {model or '(no model)'}: {prompts} prompts, {uses} uses")
 

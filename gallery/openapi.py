@@ -134,11 +134,21 @@ SCHEMAS = {
     },
     "ModelCount": {
         "type": "object",
+        "description": "Counts by latest model: each prompt, with all its uses, counts under "
+        "the model it was last recorded with (100 uses with sdxl and then one with flux "
+        "count as 101 for flux)",
         "required": ["model", "prompts", "uses"],
         "properties": {
             "model": {"type": ["string", "null"]},
-            "prompts": {"type": "integer"},
-            "uses": {"type": "integer"},
+            "prompts": {
+                "type": "integer",
+                "description": "Prompts whose latest model this is",
+            },
+            "uses": {
+                "type": "integer",
+                "description": "Every use of those prompts, whichever model made it: "
+                "counted by latest model",
+            },
         },
     },
     "Stats": {
@@ -350,7 +360,7 @@ PATHS = {
     },
     "/api/models": {
         "get": operation(
-            "The models with their prompt and use counts",
+            "The models with their prompt and use counts, by latest model",
             {
                 "200": json_body(
                     {

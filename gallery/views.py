@@ -100,7 +100,7 @@ def thumbnail_response(prompt_id):
 
 @bp.get("/stats")
 def stats():
-    """Totals, uses per model as a chart, the most used and latest prompts."""
+    """Totals, uses by latest model as a chart, the most used and latest prompts."""
     return render_template(
         "stats.html",
         stats=store.get_stats(),

@@ -380,3 +380,15 @@ def test_cleanup_with_a_bad_cutoff_or_highest_id_is_400(client, auth, body, fiel
     store.record_use("survives")
     assert_error(client.post("/api/prompts/cleanup", json=body, headers=auth), 400, field)
     assert count() == 1
+
+
+def test_model_counts_are_described_as_by_latest_model(client, ctx):
+    for _ in range(3):
+        store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    assert client.get("/api/models").json["items"] == [{"model": "flux", "prompts": 1, "uses": 4}]
+    document = client.get("/api/openapi.json").json
+    assert "latest model" in document["paths"]["/api/models"]["get"]["summary"]
+    counts = document["components"]["schemas"]["ModelCount"]
+    assert "latest model" in counts["description"]
+    assert "latest model" in counts["properties"]["uses"]["description"]

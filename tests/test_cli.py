@@ -91,3 +91,10 @@ def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
     (entry,) = store.recently_deleted()
     assert entry.count == 2 and store.restore_cleanup(entry.batch) == 2
     assert store.get_stats().total_prompts == 2
+
+
+def test_stats_say_uses_follow_the_latest_model(runner, ctx):
+    store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    result = run(runner, "stats")
+    assert "Uses by latest model" in result.output and "flux: 1 prompts, 2 uses" in result.output

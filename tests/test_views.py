@@ -177,3 +177,16 @@ def test_stats_chart_leaves_room_for_the_longest_label(client, filled):
     width = int(re.search(r'viewBox="0 0 (\d+) ', html).group(1))
     longest = max(float(x) for x in re.findall(r'<text x="([\d.]+)"[^>]*class="value"', html))
     assert longest + 170 <= width  # "NNNNN uses · NNNN prompts" at 13 px fits
+
+
+def test_uses_per_model_say_they_follow_the_latest_model(client, ctx):
+    for _ in range(3):
+        store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    stats = client.get("/stats").get_data(as_text=True)
+    assert "Uses by latest model" in stats
+    assert "counted under the model it was last recorded with" in stats
+    assert "4 uses · 1 prompts" in stats and "sdxl" not in stats
+    index = client.get("/").get_data(as_text=True)
+    assert '<optgroup label="Prompts by latest model">' in index
+    assert "flux (1)" in index
