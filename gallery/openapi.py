@@ -341,7 +341,10 @@ PATHS = {
                 },
                 "304": {"description": "Not modified (If-None-Match matched the ETag)"},
             },
-            [PROMPT_ID, query("v", {"type": "string"}, "The thumbnail's version tag")],
+            [
+                PROMPT_ID,
+                query("v", {"type": "string"}, "The thumbnail's version: the SHA-256 of its bytes"),
+            ],
         )
     },
     "/api/prompts/stats/overview": {

@@ -3,6 +3,7 @@
 Flask-free: the API, the CLI, the importer and Python scripts all come through here.
 """
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
-from .models import DEFAULT_LIMIT, ModelTotals, Prompt, thumbnail_version, utcnow
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
 from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
@@ -69,10 +70,20 @@ def record_use(
         Prompt.last_used_at: used_at,
         Prompt.model: model,
     }
-    if thumbnail:
-        row.update(thumbnail_columns(thumbnail))
-    stored = upsert(db, row)
-    return Recorded(stored, stored.total_uses == 1, thumbnail is not None, thumbnail_error)
+    if not thumbnail:
+        stored = database.retry_when_busy(lambda: upsert(db, row))
+        return Recorded(stored, stored.total_uses == 1, False, thumbnail_error)
+    row.update(thumbnail_columns(thumbnail))
+
+    def write():
+        # The picture and its digest (its URL version) change together or not at all.
+        with db.atomic():
+            stored = upsert(db, row)
+            stored.thumbnail_digest = ThumbnailDigest.remember(stored.id, thumbnail.data)
+        return stored
+
+    stored = database.retry_when_busy(write)
+    return Recorded(stored, stored.total_uses == 1, True, thumbnail_error)
 
 
 def upsert(db, row):
@@ -105,7 +116,7 @@ def upsert(db, row):
         )
         .returning(*Prompt.card_columns())
     )
-    return database.retry_when_busy(lambda: next(iter(query.execute())))
+    return next(iter(query.execute()))
 
 
 def thumbnail_columns(thumbnail):
@@ -195,16 +206,17 @@ def get_thumbnail(prompt_id):
     db = database.ready()
     # Plain SQL: this is the hottest route, and building the query cost more than running it.
     row = db.execute_sql(
-        "SELECT thumbnail_data, thumbnail_mime, last_used_at, thumbnail_width, thumbnail_height "
-        f"FROM prompts WHERE id = {db.param} AND thumbnail_data IS NOT NULL",
+        "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
+        "LEFT JOIN thumbnail_digests AS d ON d.id = p.id "
+        f"WHERE p.id = {db.param} AND p.thumbnail_data IS NOT NULL",
         (check_id(prompt_id),),
     ).fetchone()
     if row is None:
         raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
-    data, mime, last_used_at, width, height = row
+    data, mime, digest = row
     data = bytes(data)
-    used = Prompt.last_used_at.python_value(last_used_at)
-    return StoredThumbnail(data, mime, thumbnail_version(prompt_id, used, len(data), width, height))
+    # Every write path records the digest; a row written by some other tool gets one here.
+    return StoredThumbnail(data, mime, digest or hashlib.sha256(data).hexdigest())
 
 
 def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):

@@ -12,6 +12,7 @@ from .errors import NotFound
 from .models import Prompt, utcnow
 
 COLUMNS = ", ".join(field.column_name for field in Prompt._meta.sorted_fields)
+GONE_COLUMNS = ", ".join(f"gone.{field.column_name}" for field in Prompt._meta.sorted_fields)
 KEPT_ON_MERGE = ("model", "thumbnail_data", "thumbnail_mime", "thumbnail_width", "thumbnail_height")
 
 
@@ -44,14 +45,17 @@ def move(db, condition, batch=None):
     """Move the prompts matching a Peewee condition into the trash; how many moved."""
     chosen, params = Prompt.select(Prompt.id).where(condition).sql()
     moment = as_stored(utcnow())
-    keep = f"INSERT INTO deleted_prompts ({COLUMNS}, deleted_at, batch)"
+    keep = f"INSERT INTO deleted_prompts ({COLUMNS}, thumbnail_digest, deleted_at, batch)"
+    # The thumbnail's digest goes along, so a restored picture keeps its URL.
+    digest = "LEFT JOIN thumbnail_digests AS d ON d.id = gone.id"
     with db.atomic():
         purge(db)
         if engines.is_sqlite(db):
             # The transaction holds the write lock from its start (IMMEDIATE), so no
             # other writer changes a row between keeping it and deleting it.
             db.execute_sql(
-                f"{keep} SELECT {COLUMNS}, ?, ? FROM prompts WHERE id IN ({chosen})",
+                f"{keep} SELECT {GONE_COLUMNS}, d.digest, ?, ? FROM prompts AS gone {digest} "
+                f"WHERE gone.id IN ({chosen})",
                 (moment, batch, *params),
             )
             return db.execute_sql(f"DELETE FROM prompts WHERE id IN ({chosen})", params).rowcount
@@ -59,7 +63,7 @@ def move(db, condition, batch=None):
         # trash would keep a copy that differs from what was deleted.
         return db.execute_sql(
             f"WITH gone AS (DELETE FROM prompts WHERE id IN ({chosen}) RETURNING {COLUMNS}) "
-            f"{keep} SELECT {COLUMNS}, %s, %s FROM gone",
+            f"{keep} SELECT {GONE_COLUMNS}, d.digest, %s, %s FROM gone {digest}",
             (*params, moment, batch),
         ).rowcount
 
@@ -106,6 +110,14 @@ def bring_back(db, column, value):
         "total_uses = prompts.total_uses + excluded.total_uses, "
         f"first_used_at = {least}(prompts.first_used_at, excluded.first_used_at), "
         f"last_used_at = {greatest}(prompts.last_used_at, excluded.last_used_at), {keep}",
+        (value,),
+    )
+    # A merged prompt that had a picture keeps it, and its digest; else the trash's.
+    db.execute_sql(
+        "INSERT INTO thumbnail_digests (id, digest) SELECT p.id, t.thumbnail_digest "
+        "FROM deleted_prompts AS t JOIN prompts AS p ON p.prompt_hash = t.prompt_hash "
+        f"WHERE t.{column} = {param} AND t.thumbnail_digest IS NOT NULL "
+        "ON CONFLICT (id) DO NOTHING",
         (value,),
     )
     emptied = db.execute_sql(f"DELETE FROM deleted_prompts WHERE {column} = {param}", (value,))
