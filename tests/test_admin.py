@@ -329,3 +329,18 @@ def test_a_tampered_cleanup_confirmation_is_refused(admin, ctx, change, field):
     response = admin.post("/admin/cleanup", data={**hidden_fields(preview), **change})
     assert response.status_code == 400 and field in response.get_data(as_text=True)
     assert count() == 1
+
+
+def test_undoing_a_cleanup_needs_the_admin_and_the_token(client, admin, ctx):
+    store.record_use("removed")
+    report = store.cleanup(without_thumbnail=True)
+    url = f"/admin/cleanups/{report.batch}/restore"
+    assert client.post(url).status_code == 403
+    assert client.post(url, data={"csrf_token": csrf_token_from(client)}).status_code == 403
+    assert admin.post(url).status_code == 403  # no token
+    assert count() == 0
+    assert (
+        admin.post("/admin/cleanups/nonsense/restore", data={"csrf_token": admin.token}).status_code
+        == 404
+    )
+    assert admin.post(url, data={"csrf_token": admin.token}).status_code == 302 and count() == 1
