@@ -108,7 +108,7 @@ def delete(prompt_id):
 @click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
 @fail_clearly
 def cleanup(without_thumbnail, unused_days, dry_run):
-    """Remove prompts without a thumbnail and/or unused for a long time."""
+    """Remove prompts without a thumbnail and/or unused for a long time (restorably)."""
     report = store.cleanup(without_thumbnail, unused_days, dry_run)
     for prompt_id, text in report.examples:
         click.echo(f"  #{prompt_id}  {text[:80]}")
