@@ -164,12 +164,18 @@ def restore_prompt(prompt_id):
 
 @bp.post("/cleanup")
 def cleanup():
-    """A dry run first; the same form with confirm=yes removes what it showed."""
+    """A dry run first; its form with confirm=yes removes exactly the prompts it showed."""
     require_admin()
     without_thumbnail = request.form.get("without_thumbnail") == "yes"
     unused_days = request.form.get("unused_days") or None
-    dry_run = request.form.get("confirm") != "yes"
-    report = store.cleanup(without_thumbnail, unused_days, dry_run)
+    confirm = request.form.get("confirm") == "yes"
+    fixed = {}
+    if confirm:
+        # The dry run's cut-off and highest id: what was recorded or aged since stays.
+        fixed["highest_id"] = request.form.get("highest_id", "")
+        if unused_days:
+            fixed["cutoff"] = request.form.get("cutoff", "")
+    report = store.cleanup(without_thumbnail, unused_days, not confirm, **fixed)
     return render(
         "admin.html",
         "_cleanup_report.html",
@@ -177,7 +183,19 @@ def cleanup():
         without_thumbnail=without_thumbnail,
         unused_days=unused_days,
         stats=store.get_stats(),
+        recently_deleted=store.recently_deleted(),
     )
+
+
+@bp.post("/cleanups/<batch>/restore")
+def restore_cleanup(batch):
+    """Undo a recent cleanup as a whole, from its result or from the admin page."""
+    require_admin()
+    restored = store.restore_cleanup(batch)
+    if is_htmx():
+        return render_template("_cleanup_report.html", restored=restored)
+    flash(f"Restored {restored} prompt{'' if restored == 1 else 's'} from the cleanup.")
+    return redirect(url_for(".dashboard"))
 
 
 @bp.post("/import")

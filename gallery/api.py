@@ -244,7 +244,10 @@ def stats():
 
 @bp.post("/prompts/cleanup")
 def cleanup():
-    """Remove prompts without a thumbnail and/or unused for N days; dry_run only counts."""
+    """Remove prompts without a thumbnail and/or unused for N days, restorably; dry_run counts.
+
+    A dry run's cutoff and highest_id, sent back, remove exactly the prompts it counted.
+    """
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the cleanup options as application/json")
     options = json_object()
@@ -254,16 +257,31 @@ def cleanup():
     days = options.get("unused_for_days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
         raise InvalidInput("unused_for_days must be a whole number", "unused_for_days")
+    cutoff, highest_id = options.get("cutoff"), options.get("highest_id")
+    if cutoff is not None and not isinstance(cutoff, str):
+        raise InvalidInput("cutoff must be an ISO 8601 time, as a dry run gave it", "cutoff")
+    if highest_id is not None and (isinstance(highest_id, bool) or not isinstance(highest_id, int)):
+        raise InvalidInput("highest_id must be a whole number, as a dry run gave it", "highest_id")
     report = store.cleanup(
-        options.get("without_thumbnail", False), days, options.get("dry_run", False)
+        options.get("without_thumbnail", False),
+        days,
+        options.get("dry_run", False),
+        cutoff=cutoff,
+        highest_id=highest_id,
     )
-    examples = [{"id": i, "prompt_text": t} for i, t in report.examples]
-    return {"count": report.count, "dry_run": report.dry_run, "examples": examples}
+    return {
+        "count": report.count,
+        "dry_run": report.dry_run,
+        "examples": [{"id": i, "prompt_text": t} for i, t in report.examples],
+        "cutoff": report.cutoff and report.cutoff.isoformat(),
+        "highest_id": report.highest_id,
+        "restorable_until": report.restorable_until and report.restorable_until.isoformat(),
+    }
 
 
 @bp.get("/models")
 def models():
-    """The models with their prompt and use counts."""
+    """The models with their prompt and use counts, each prompt under its latest model."""
     return {"items": [{"model": m, "prompts": p, "uses": u} for m, p, u in Prompt.models()]}
 
 

@@ -84,7 +84,7 @@ def search(query, model, limit):
 @gallery.command("stats")
 @fail_clearly
 def stats():
-    """Totals, thumbnails, sizes and uses per model."""
+    """Totals, thumbnails, sizes and uses by latest model."""
     s = store.get_stats()
     click.echo(f"Prompts:      {s.total_prompts}")
     click.echo(f"Uses:         {s.total_uses}")
@@ -92,6 +92,8 @@ def stats():
     click.echo(f"Thumb bytes:  {s.thumbnail_bytes}")
     click.echo(f"Database:     {s.database_bytes} bytes")
     click.echo(f"Activity:     {s.first_activity or '-'} .. {s.last_activity or '-'}")
+    if s.models:
+        click.echo("Uses by latest model (each prompt's under the model it was last used with):")
     for model, prompts, uses in s.models:
         click.echo(f"  {model or '(no model)'}: {prompts} prompts, {uses} uses")
 
@@ -111,12 +113,15 @@ def delete(prompt_id):
 @click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
 @fail_clearly
 def cleanup(without_thumbnail, unused_days, dry_run):
-    """Remove prompts without a thumbnail and/or unused for a long time."""
+    """Remove prompts without a thumbnail and/or unused for a long time (restorably)."""
     report = store.cleanup(without_thumbnail, unused_days, dry_run)
     for prompt_id, text in report.examples:
         click.echo(f"  #{prompt_id}  {text[:80]}")
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {report.count} prompt(s).")
+    if report.count and not dry_run:
+        until = report.restorable_until.strftime("%Y-%m-%d %H:%M UTC")
+        click.echo(f"They can be restored from the admin page until {until}.")
 
 
 @gallery.command("backup")

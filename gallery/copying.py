@@ -11,7 +11,7 @@ from peewee import IntegrityError, fn
 from . import engines
 from .db import migrate
 from .errors import InvalidInput
-from .models import ImportedFile, Prompt
+from .models import ImportedFile, Prompt, ThumbnailDigest
 from .tokens import ApiToken
 
 BATCH_SIZE = 200
@@ -72,6 +72,8 @@ def copy_table(model, source, target, progress):
                 model.insert_many(rows).on_conflict(
                     conflict_target=[model.id], preserve=others
                 ).execute()
+                if model is Prompt:  # a thumbnail and its digest change together
+                    copy_digests(source, target, [row["id"] for row in rows])
             except IntegrityError as exc:
                 raise InvalidInput(
                     f"the target holds a different store ({model._meta.table_name}: {exc}); "
@@ -129,3 +131,14 @@ def thumbnails_checksum(database):
                 digest.update(f"{prompt_id}:".encode())
                 digest.update(bytes(data or b""))
             last_id = rows[-1][0]
+
+
+def copy_digests(source, target, prompt_ids):
+    """Upsert the thumbnail digests of these prompts (inside the target's transaction)."""
+    with source.bind_ctx([ThumbnailDigest]):
+        rows = list(ThumbnailDigest.select().where(ThumbnailDigest.id.in_(prompt_ids)).dicts())
+    if rows:
+        with target.bind_ctx([ThumbnailDigest]):
+            ThumbnailDigest.insert_many(rows).on_conflict(
+                conflict_target=[ThumbnailDigest.id], preserve=[ThumbnailDigest.digest]
+            ).execute()

@@ -1,6 +1,7 @@
 """What differs between SQLite and PostgreSQL, outside search: connections, schema
 version, scalar min/max, size on disk, backup and upkeep."""
 
+import hashlib
 import sqlite3
 import time
 from pathlib import Path
@@ -50,7 +51,7 @@ def open_sqlite(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE: a write transaction takes the write lock up front, so two
     # writers queue on the busy timeout instead of failing on a stale snapshot.
-    return PooledSqliteDatabase(
+    database = PooledSqliteDatabase(
         str(path),
         pragmas=SQLITE_PRAGMAS,
         lock_type="IMMEDIATE",
@@ -58,6 +59,14 @@ def open_sqlite(path):
         max_connections=None,  # one per thread at work; SQLite needs no cap
         check_same_thread=False,  # a pooled connection may serve another thread later
     )
+    # PostgreSQL has sha256(); migrations backfill thumbnail digests with this one.
+    database.register_function(sha256_hex, "gallery_sha256", 1, deterministic=True)
+    return database
+
+
+def sha256_hex(data):
+    """The hex SHA-256 of a BLOB (None for NULL): a thumbnail's version."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def open_postgres(url, pool_size):

@@ -360,6 +360,36 @@ PG_FIRST_USED_SORT_INDEXES = [
     "CREATE INDEX idx_prompts_first_used_id ON prompts (first_used_at, id)",
 ]
 
+# 15. A cleanup moves its prompts into the trash together, as one batch, so the whole
+# cleanup can be undone at once within the undo window.
+CLEANUP_BATCHES = [
+    "ALTER TABLE deleted_prompts ADD COLUMN batch TEXT",
+    "CREATE INDEX idx_deleted_prompts_batch ON deleted_prompts (batch)",
+]
+
+# 16. Each thumbnail's SHA-256, computed once when it is written: its URL version and
+# ETag. A side table, so prompts keeps the design document's columns; the trash keeps
+# the digest of what it holds. (SQLite's gallery_sha256 is registered by engines.py.)
+THUMBNAIL_DIGESTS = [
+    """CREATE TABLE thumbnail_digests (
+    id INTEGER PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
+    digest TEXT NOT NULL
+)""",
+    """INSERT INTO thumbnail_digests (id, digest)
+    SELECT id, gallery_sha256(thumbnail_data) FROM prompts WHERE thumbnail_data IS NOT NULL""",
+    "ALTER TABLE deleted_prompts ADD COLUMN thumbnail_digest TEXT",
+    """UPDATE deleted_prompts SET thumbnail_digest = gallery_sha256(thumbnail_data)
+    WHERE thumbnail_data IS NOT NULL""",
+]
+PG_SHA256 = "encode(sha256(thumbnail_data), 'hex')"
+PG_THUMBNAIL_DIGESTS = [
+    """CREATE TABLE thumbnail_digests (
+    id BIGINT PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
+    digest TEXT NOT NULL
+)""",
+    *(s.replace("gallery_sha256(thumbnail_data)", PG_SHA256) for s in THUMBNAIL_DIGESTS[1:]),
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -375,6 +405,8 @@ MIGRATIONS = [
     {"sqlite": AUTH_STATE, "postgres": AUTH_STATE},
     {"sqlite": TOKEN_SCOPES, "postgres": TOKEN_SCOPES},
     {"sqlite": FIRST_USED_SORT_INDEXES, "postgres": PG_FIRST_USED_SORT_INDEXES},
+    {"sqlite": CLEANUP_BATCHES, "postgres": CLEANUP_BATCHES},
+    {"sqlite": THUMBNAIL_DIGESTS, "postgres": PG_THUMBNAIL_DIGESTS},
 ]
 
 # Adoption: a store made from the design document's own schema has its prompts table

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from peewee import (
     AutoField,
+    BigIntegerField,
     BlobField,
     DateTimeField,
     ForeignKeyField,
@@ -74,21 +75,20 @@ class Prompt(Model):
 
     @property
     def thumbnail_version(self):
-        """Changes whenever the thumbnail may have: for URLs cached as immutable, and ETags."""
-        return thumbnail_version(
-            self.id,
-            self.last_used_at,
-            self.thumbnail_bytes,
-            self.thumbnail_width,
-            self.thumbnail_height,
-        )
+        """The SHA-256 of the thumbnail's bytes: for URLs cached as immutable, and ETags."""
+        return getattr(self, "thumbnail_digest", None)
 
     @classmethod
     def card_columns(cls):
-        """Every column but the thumbnail BLOB, plus its size: what lists and cards show."""
+        """Every column but the thumbnail BLOB, plus its size and digest: what cards show."""
         columns = [f for f in cls._meta.sorted_fields if f is not cls.thumbnail_data]
-        # length() of a BLOB is read from the record header, not the BLOB itself.
-        return [*columns, fn.LENGTH(cls.thumbnail_data).alias("thumbnail_bytes")]
+        digest = ThumbnailDigest.select(ThumbnailDigest.digest).where(ThumbnailDigest.id == cls.id)
+        return [
+            *columns,
+            # length() of a BLOB is read from the record header, not the BLOB itself.
+            fn.LENGTH(cls.thumbnail_data).alias("thumbnail_bytes"),
+            digest.alias("thumbnail_digest"),
+        ]
 
     @classmethod
     def cards(cls):
@@ -172,10 +172,24 @@ class ModelTotals(Model):
         return list(cls.select().where(cls.prompts > 0).order_by(cls.prompts.desc(), cls.model_key))
 
 
-def thumbnail_version(prompt_id, last_used_at, size, width, height):
-    """A short tag for one thumbnail: a new image comes with a new use, size or shape."""
-    raw = f"{prompt_id}:{last_used_at.isoformat()}:{size}:{width}x{height}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+class ThumbnailDigest(Model):
+    """The SHA-256 of each prompt's thumbnail, written with it (see migration 13)."""
+
+    id = BigIntegerField(primary_key=True)  # the prompt's id
+    digest = TextField()
+
+    class Meta:
+        database = db
+        table_name = "thumbnail_digests"
+
+    @classmethod
+    def remember(cls, prompt_id, data):
+        """Record the digest of a prompt's new thumbnail bytes; return it."""
+        digest = hashlib.sha256(data).hexdigest()
+        cls.insert(id=prompt_id, digest=digest).on_conflict(
+            conflict_target=[cls.id], update={cls.digest: digest}
+        ).execute()
+        return digest
 
 
 def check_limit(limit, maximum=MAX_LIMIT):

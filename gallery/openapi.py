@@ -155,11 +155,21 @@ SCHEMAS = {
     },
     "ModelCount": {
         "type": "object",
+        "description": "Counts by latest model: each prompt, with all its uses, counts under "
+        "the model it was last recorded with (100 uses with sdxl and then one with flux "
+        "count as 101 for flux)",
         "required": ["model", "prompts", "uses"],
         "properties": {
             "model": {"type": ["string", "null"]},
-            "prompts": {"type": "integer"},
-            "uses": {"type": "integer"},
+            "prompts": {
+                "type": "integer",
+                "description": "Prompts whose latest model this is",
+            },
+            "uses": {
+                "type": "integer",
+                "description": "Every use of those prompts, whichever model made it: "
+                "counted by latest model",
+            },
         },
     },
     "Stats": {
@@ -214,14 +224,32 @@ SCHEMAS = {
             "without_thumbnail": {"type": "boolean", "default": False},
             "unused_for_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 36_500},
             "dry_run": {"type": "boolean", "default": False},
+            "cutoff": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "A dry run's cutoff: with unused_for_days, 'unused' means last "
+                "used before this time, so prompts that aged since the dry run stay",
+            },
+            "highest_id": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "A dry run's highest_id: prompts recorded since it stay",
+            },
         },
     },
     "CleanupReport": {
         "type": "object",
-        "required": ["count", "dry_run", "examples"],
+        "required": ["count", "dry_run", "examples", "cutoff", "highest_id", "restorable_until"],
         "properties": {
-            "count": {"type": "integer"},
+            "count": {"type": "integer", "description": "Prompts removed (or that would be)"},
             "dry_run": {"type": "boolean"},
+            "cutoff": {"type": ["string", "null"], "format": "date-time"},
+            "highest_id": {"type": ["integer", "null"]},
+            "restorable_until": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "Until when the admin page can undo this cleanup as a whole",
+            },
             "examples": {
                 "type": "array",
                 "items": {
@@ -334,7 +362,10 @@ PATHS = {
                 },
                 "304": {"description": "Not modified (If-None-Match matched the ETag)"},
             },
-            [PROMPT_ID, query("v", {"type": "string"}, "The thumbnail's version tag")],
+            [
+                PROMPT_ID,
+                query("v", {"type": "string"}, "The thumbnail's version: the SHA-256 of its bytes"),
+            ],
         )
     },
     "/api/prompts/stats/overview": {
@@ -353,7 +384,7 @@ PATHS = {
     },
     "/api/models": {
         "get": operation(
-            "The models with their prompt and use counts",
+            "The models with their prompt and use counts, by latest model",
             {
                 "200": json_body(
                     {

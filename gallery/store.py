@@ -3,7 +3,9 @@
 Flask-free: the API, the CLI, the importer and Python scripts all come through here.
 """
 
+import hashlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -15,7 +17,7 @@ from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
-from .models import DEFAULT_LIMIT, ModelTotals, Prompt, thumbnail_version, utcnow
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
 from .normalize import clean_prompt, has_visible, lone_surrogate, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
 
@@ -73,10 +75,20 @@ def record_use(
         Prompt.last_used_at: used_at,
         Prompt.model: model,
     }
-    if thumbnail:
-        row.update(thumbnail_columns(thumbnail))
-    stored = upsert(db, row)
-    return Recorded(stored, stored.total_uses == 1, thumbnail is not None, thumbnail_error)
+    if not thumbnail:
+        stored = database.retry_when_busy(lambda: upsert(db, row))
+        return Recorded(stored, stored.total_uses == 1, False, thumbnail_error)
+    row.update(thumbnail_columns(thumbnail))
+
+    def write():
+        # The picture and its digest (its URL version) change together or not at all.
+        with db.atomic():
+            stored = upsert(db, row)
+            stored.thumbnail_digest = ThumbnailDigest.remember(stored.id, thumbnail.data)
+        return stored
+
+    stored = database.retry_when_busy(write)
+    return Recorded(stored, stored.total_uses == 1, True, thumbnail_error)
 
 
 def upsert(db, row):
@@ -109,7 +121,7 @@ def upsert(db, row):
         )
         .returning(*Prompt.card_columns())
     )
-    return database.retry_when_busy(lambda: next(iter(query.execute())))
+    return next(iter(query.execute()))
 
 
 def thumbnail_columns(thumbnail):
@@ -207,16 +219,17 @@ def get_thumbnail(prompt_id):
     db = database.ready()
     # Plain SQL: this is the hottest route, and building the query cost more than running it.
     row = db.execute_sql(
-        "SELECT thumbnail_data, thumbnail_mime, last_used_at, thumbnail_width, thumbnail_height "
-        f"FROM prompts WHERE id = {db.param} AND thumbnail_data IS NOT NULL",
+        "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
+        "LEFT JOIN thumbnail_digests AS d ON d.id = p.id "
+        f"WHERE p.id = {db.param} AND p.thumbnail_data IS NOT NULL",
         (check_id(prompt_id),),
     ).fetchone()
     if row is None:
         raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
-    data, mime, last_used_at, width, height = row
+    data, mime, digest = row
     data = bytes(data)
-    used = Prompt.last_used_at.python_value(last_used_at)
-    return StoredThumbnail(data, mime, thumbnail_version(prompt_id, used, len(data), width, height))
+    # Every write path records the digest; a row written by some other tool gets one here.
+    return StoredThumbnail(data, mime, digest or hashlib.sha256(data).hexdigest())
 
 
 def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):
@@ -247,7 +260,7 @@ def restore_prompt(prompt_id):
 
 
 def recently_deleted():
-    """[(id, prompt_text, deleted_at)] of deletes that can still be undone."""
+    """[trash.Deleted] of deletes and cleanups that can still be undone, newest first."""
     return trash.recent(database.ready())
 
 
@@ -264,43 +277,103 @@ def check_id(prompt_id):
 
 @dataclass
 class CleanupReport:
-    """What cleanup removed, or would remove on a dry run."""
+    """What cleanup removed, or would remove on a dry run.
+
+    A dry run's cutoff and highest_id, given back to cleanup(), make it remove exactly
+    the prompts the dry run counted, whatever was recorded or has aged since.
+    """
 
     count: int
     dry_run: bool
     examples: list = field(default_factory=list)  # [(id, prompt_text)], at most 20
+    cutoff: datetime | None = None  # "unused" means last used before this
+    highest_id: int | None = None  # the highest id the cleanup covers
+    batch: str | None = None  # a real cleanup: restore_cleanup(batch) undoes it
+    restorable_until: datetime | None = None
 
 
-def cleanup(without_thumbnail=False, unused_for_days=None, dry_run=False):
-    """Remove prompts without a thumbnail and/or unused for N days, in one transaction."""
-    condition = cleanup_condition(without_thumbnail, unused_for_days)
+def cleanup(
+    without_thumbnail=False, unused_for_days=None, dry_run=False, cutoff=None, highest_id=None
+):
+    """Remove prompts without a thumbnail and/or unused for N days, restorably, at once."""
+    cutoff = cleanup_cutoff(unused_for_days, cutoff)
+    condition = cleanup_condition(without_thumbnail, cutoff)
+    if highest_id is not None:
+        condition &= Prompt.id <= clean_highest_id(highest_id)
     db = database.ready()
-    with db.atomic():
-        selected = Prompt.select(Prompt.id, Prompt.prompt_text).where(condition)
-        count = selected.count()
+    if dry_run:
+        highest = Prompt.select(fn.MAX(Prompt.id)).where(condition).scalar()
+        # Counted up to that id, so the count is what a confirmation with it removes.
+        selected = Prompt.select(Prompt.id, Prompt.prompt_text).where(
+            condition, Prompt.id <= (highest or 0)
+        )
         examples = list(selected.order_by(Prompt.id).limit(20).tuples())
-        if not dry_run:
-            Prompt.delete().where(condition).execute()
-    return CleanupReport(count, dry_run, examples)
+        return CleanupReport(selected.count(), True, examples, cutoff, highest)
+    batch = uuid.uuid4().hex
+    with db.atomic():
+        removed = trash.move(db, condition, batch)
+        examples = trash.batch_examples(db, batch)
+    until = utcnow() + trash.window()
+    return CleanupReport(removed, False, examples, cutoff, highest_id, batch, until)
 
 
-def cleanup_condition(without_thumbnail, unused_for_days):
+def restore_cleanup(batch):
+    """Undo a recent cleanup as a whole; returns how many prompts came back, or NotFound."""
+    if not (isinstance(batch, str) and len(batch) == 32 and batch.isascii() and batch.isalnum()):
+        raise NotFound(f"no cleanup {batch!r} to undo", "batch")
+    return trash.restore_batch(database.ready(), batch)
+
+
+def cleanup_cutoff(unused_for_days, cutoff=None):
+    """The time before which a prompt counts as unused: now - N days, or a dry run's."""
+    if unused_for_days is None:
+        if cutoff is not None:
+            raise InvalidInput("a cutoff goes with unused_for_days", "cutoff")
+        return None
+    try:
+        days = int(unused_for_days)
+    except (TypeError, ValueError):
+        raise InvalidInput("unused_for_days must be a whole number", "unused_for_days") from None
+    if not 1 <= days <= MAX_CLEANUP_DAYS:
+        raise InvalidInput(
+            f"unused_for_days must be between 1 and {MAX_CLEANUP_DAYS}", "unused_for_days"
+        )
+    if cutoff is None:
+        return utcnow() - timedelta(days=days)
+    try:
+        moment = datetime.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
+    except ValueError:
+        moment = None
+    if not isinstance(moment, datetime):
+        raise InvalidInput(
+            f"the cleanup's cutoff is not an ISO 8601 time: {cutoff!r}; preview it again",
+            "cutoff",
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment > utcnow():
+        raise InvalidInput("the cleanup's cutoff is in the future; preview it again", "cutoff")
+    return moment
+
+
+def clean_highest_id(value):
+    """A dry run's highest id as an int, or InvalidInput."""
+    try:
+        return check_id(value)
+    except InvalidInput:
+        raise InvalidInput(
+            f"the cleanup's highest_id is not a prompt id: {value!r}; preview it again",
+            "highest_id",
+        ) from None
+
+
+def cleanup_condition(without_thumbnail, cutoff):
     """The WHERE clause for the chosen cleanup criteria (either matches)."""
     conditions = []
     if without_thumbnail:
         conditions.append(Prompt.thumbnail_data.is_null())
-    if unused_for_days is not None:
-        try:
-            days = int(unused_for_days)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                "unused_for_days must be a whole number", "unused_for_days"
-            ) from None
-        if not 1 <= days <= MAX_CLEANUP_DAYS:
-            raise InvalidInput(
-                f"unused_for_days must be between 1 and {MAX_CLEANUP_DAYS}", "unused_for_days"
-            )
-        conditions.append(Prompt.last_used_at < utcnow() - timedelta(days=days))
+    if cutoff is not None:
+        conditions.append(Prompt.last_used_at < cutoff)
     if not conditions:
         raise InvalidInput("choose what to clean up: without_thumbnail and/or unused_for_days")
     condition = conditions[0]

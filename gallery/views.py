@@ -117,7 +117,7 @@ def thumbnail(prompt_id):
 
 
 def thumbnail_response(prompt_id):
-    """The thumbnail with a strong ETag (its version tag, no hashing) and 304 on a match."""
+    """The thumbnail with a strong ETag (its stored digest, no hashing) and 304 on a match."""
     thumb = store.get_thumbnail(prompt_id)
     # Headers as plain strings: the cache_control helpers re-parse the header on every
     # change, which cost more than reading the thumbnail.
@@ -134,7 +134,7 @@ def thumbnail_response(prompt_id):
 
 @bp.get("/stats")
 def stats():
-    """Totals, uses per model as a chart, the most used and latest prompts."""
+    """Totals, uses by latest model as a chart, the most used and latest prompts."""
     return render_template(
         "stats.html",
         stats=store.get_stats(),

@@ -7,6 +7,8 @@ import pytest
 from gallery import create_app, store
 from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
+HX = {"HX-Request": "true"}
+
 
 @pytest.fixture
 def admin(admin_app):
@@ -98,7 +100,7 @@ def test_cleanup_shows_a_dry_run_then_acts(admin, ctx):
     )
     assert "This would remove <strong>1</strong> prompt." in html and "old one" in html
     assert "<html" not in html and count() == 2
-    html = admin.post("/admin/cleanup", data={**data, "confirm": "yes"}).get_data(as_text=True)
+    html = admin.post("/admin/cleanup", data=hidden_fields(html)).get_data(as_text=True)
     assert "Removed <strong>1</strong> prompt." in html and "<html" in html
     assert [p.prompt_text for p in store.recent()] == ["fresh one"]
 
@@ -226,3 +228,119 @@ def test_restore_needs_the_admin(client, admin, ctx):
     assert client.post(f"/admin/prompts/{prompt.id}/restore").status_code == 403
     assert admin.post(f"/admin/prompts/{prompt.id}/restore").status_code == 403  # no token
     assert count() == 0
+
+
+def hidden_fields(html):
+    """The hidden inputs of the cleanup's confirm form, as the browser would send them."""
+    import re
+
+    form = re.search(r'<form[^>]*>(?:(?!</form>).)*class="confirm danger".*?</form>', html, re.S)
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+def test_cleanup_confirm_removes_exactly_what_the_preview_showed(admin, ctx, monkeypatch):
+    now = datetime.now(UTC)
+    store.record_use("old and reused", used_at=now - timedelta(days=60))
+    store.record_use("old and removed", used_at=now - timedelta(days=60))
+    store.record_use("not quite old", used_at=now - timedelta(days=29))
+    store.record_use("fresh")
+    preview = admin.post(
+        "/admin/cleanup", data={"csrf_token": admin.token, "unused_days": "30"}, headers=HX
+    ).get_data(as_text=True)
+    assert "This would remove <strong>2</strong> prompts." in preview
+    form = hidden_fields(preview)
+    # Meanwhile: one previewed prompt is used again, an old one is recorded, and two
+    # days pass, so "not quite old" is now unused for 31 days.
+    store.record_use("old and reused")
+    store.record_use("recorded after the preview", used_at=now - timedelta(days=90))
+    monkeypatch.setattr(store, "utcnow", lambda: now + timedelta(days=2))
+    html = admin.post("/admin/cleanup", data=form, headers=HX).get_data(as_text=True)
+    assert "Removed <strong>1</strong> prompt." in html
+    left = {p.prompt_text for p in store.list_prompts(limit=10).items}
+    assert left == {"old and reused", "not quite old", "fresh", "recorded after the preview"}
+    undo = hidden_fields_of_undo(html)
+    answer = admin.post(undo["action"], data=undo["fields"], headers=HX)
+    assert answer.status_code == 200 and "Restored <strong>1</strong>" in answer.get_data(
+        as_text=True
+    )
+    assert count() == 5
+
+
+def hidden_fields_of_undo(html):
+    """The Undo form of a cleanup's result: where it posts and what it sends."""
+    import re
+
+    within = r"(?:(?!</form>).)*"
+    form = re.search(rf'<form[^>]*action="([^"]+)"[^>]*>({within}class="undo"{within})', html, re.S)
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2)))
+    return {"action": form.group(1), "fields": fields}
+
+
+def test_cleanup_can_be_undone_as_a_whole_from_the_admin_page(admin, ctx):
+    first = store.record_use("lost one", model="m")
+    store.record_use("lost one", model="m")
+    second = store.record_use("lost two")
+    kept = store.record_use("kept", image_data=png_bytes())
+    preview = admin.post(
+        "/admin/cleanup", data={"csrf_token": admin.token, "without_thumbnail": "yes"}
+    ).get_data(as_text=True)
+    html = admin.post("/admin/cleanup", data=hidden_fields(preview)).get_data(as_text=True)
+    assert "Removed <strong>2</strong> prompts." in html and count() == 1
+    page = admin.get("/admin/").get_data(as_text=True)
+    assert "Cleanup of 2 prompts" in page and "lost one" in page
+    undo = hidden_fields_of_undo(page)
+    assert admin.post(undo["action"], data=undo["fields"]).status_code == 302
+    assert "Restored 2 prompts" in admin.get("/admin/").get_data(as_text=True)
+    back = {p.id: (p.prompt_text, p.total_uses, p.model) for p in store.recent(10)}
+    assert back == {
+        first.id: ("lost one", 2, "m"),
+        second.id: ("lost two", 1, None),
+        kept.id: ("kept", 1, None),
+    }
+    assert store.recently_deleted() == []
+    again = admin.post(undo["action"], data=undo["fields"])
+    assert again.status_code == 404 and count() == 3
+
+
+def png_bytes():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"cutoff": "last tuesday"}, "cutoff"),
+        ({"cutoff": ""}, "cutoff"),
+        ({"highest_id": "many"}, "highest_id"),
+        ({"highest_id": ""}, "highest_id"),
+    ],
+)
+def test_a_tampered_cleanup_confirmation_is_refused(admin, ctx, change, field):
+    store.record_use("old", used_at=datetime.now(UTC) - timedelta(days=60))
+    preview = admin.post(
+        "/admin/cleanup", data={"csrf_token": admin.token, "unused_days": "30"}
+    ).get_data(as_text=True)
+    response = admin.post("/admin/cleanup", data={**hidden_fields(preview), **change})
+    assert response.status_code == 400 and field in response.get_data(as_text=True)
+    assert count() == 1
+
+
+def test_undoing_a_cleanup_needs_the_admin_and_the_token(client, admin, ctx):
+    store.record_use("removed")
+    report = store.cleanup(without_thumbnail=True)
+    url = f"/admin/cleanups/{report.batch}/restore"
+    assert client.post(url).status_code == 403
+    assert client.post(url, data={"csrf_token": csrf_token_from(client)}).status_code == 403
+    assert admin.post(url).status_code == 403  # no token
+    assert count() == 0
+    assert (
+        admin.post("/admin/cleanups/nonsense/restore", data={"csrf_token": admin.token}).status_code
+        == 404
+    )
+    assert admin.post(url, data={"csrf_token": admin.token}).status_code == 302 and count() == 1

@@ -278,7 +278,7 @@ def test_cleanup_dry_run_and_real(client, auth):
     )
     assert dry.json["count"] == 1 and dry.json["dry_run"] is True and count() == 1
     real = client.post("/api/prompts/cleanup", json={"without_thumbnail": True}, headers=auth)
-    assert real.json == {
+    assert {k: real.json[k] for k in ("count", "dry_run", "examples")} == {
         "count": 1,
         "dry_run": False,
         "examples": [{"id": 1, "prompt_text": "no thumbnail"}],
@@ -620,3 +620,56 @@ def test_a_base_url_that_is_not_an_origin_is_a_clear_error(tmp_path, base_url):
 
     with pytest.raises(InvalidInput, match="GALLERY_BASE_URL"):
         create_app({"BASE_URL": base_url}, instance_path=tmp_path)
+
+
+def test_cleanup_removes_what_its_dry_run_counted_and_can_be_undone(client, auth):
+    from datetime import UTC, datetime, timedelta
+
+    old = (datetime.now(UTC) - timedelta(days=60)).isoformat()
+    store.record_use("old and reused", used_at=old)
+    store.record_use("old and removed", used_at=old)
+    options = {"unused_for_days": 30}
+    dry = client.post("/api/prompts/cleanup", json={**options, "dry_run": True}, headers=auth)
+    assert dry.json["count"] == 2 and dry.json["highest_id"] == 2
+    store.record_use("old and reused")
+    store.record_use("recorded after the dry run", used_at=old)
+    fixed = {**options, "cutoff": dry.json["cutoff"], "highest_id": dry.json["highest_id"]}
+    real = client.post("/api/prompts/cleanup", json=fixed, headers=auth)
+    assert real.status_code == 200
+    assert (real.json["count"], real.json["examples"]) == (
+        1,
+        [{"id": 2, "prompt_text": "old and removed"}],
+    )
+    assert datetime.fromisoformat(real.json["restorable_until"]) > datetime.now(UTC)
+    assert count() == 2
+    (entry,) = store.recently_deleted()
+    assert store.restore_cleanup(entry.batch) == 1 and count() == 3
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"unused_for_days": 30, "cutoff": "soon"}, "cutoff"),
+        ({"unused_for_days": 30, "cutoff": 5}, "cutoff"),
+        ({"without_thumbnail": True, "cutoff": "2026-01-01T00:00:00+00:00"}, "cutoff"),
+        ({"without_thumbnail": True, "highest_id": "2"}, "highest_id"),
+        ({"without_thumbnail": True, "highest_id": True}, "highest_id"),
+        ({"without_thumbnail": True, "highest_id": 0}, "highest_id"),
+    ],
+)
+def test_cleanup_with_a_bad_cutoff_or_highest_id_is_400(client, auth, body, field):
+    store.record_use("survives")
+    assert_error(client.post("/api/prompts/cleanup", json=body, headers=auth), 400, field)
+    assert count() == 1
+
+
+def test_model_counts_are_described_as_by_latest_model(client, ctx):
+    for _ in range(3):
+        store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    assert client.get("/api/models").json["items"] == [{"model": "flux", "prompts": 1, "uses": 4}]
+    document = client.get("/api/openapi.json").json
+    assert "latest model" in document["paths"]["/api/models"]["get"]["summary"]
+    counts = document["components"]["schemas"]["ModelCount"]
+    assert "latest model" in counts["description"]
+    assert "latest model" in counts["properties"]["uses"]["description"]

@@ -97,3 +97,50 @@ def test_restore_refuses_bad_files_and_changes_nothing(ctx, tmp_path):
 def test_restore_command_error_is_one_line(ctx, runner, tmp_path):
     result = runner.invoke(args=["gallery", "restore", str(tmp_path / "nope.db"), "--yes"])
     assert result.exit_code == 1 and "is not a file" in result.output
+
+
+def png(color):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def etag(client, prompt_id):
+    """The thumbnail's ETag, checked to be the SHA-256 of the bytes served."""
+    import hashlib
+
+    response = client.get(f"/prompts/{prompt_id}/thumbnail")
+    assert response.headers["ETag"] == f'"{hashlib.sha256(response.data).hexdigest()}"'
+    return response.headers["ETag"].strip('"')
+
+
+def test_restored_thumbnails_keep_their_versions(ctx, client, tmp_path):
+    prompt = store.record_use("pictured", image_data=png("red"))
+    backed_up = etag(client, prompt.id)
+    backup = tmp_path / "backup.db"
+    store.backup(backup)
+    store.record_use("pictured", image_data=png("blue"))
+    assert etag(client, prompt.id) != backed_up
+    store.restore(backup)
+    assert etag(client, prompt.id) == backed_up
+    assert store.get_prompt(prompt.id).thumbnail_version == backed_up
+
+
+def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client, tmp_path):
+    prompt = store.record_use("pictured", image_data=png("red"))
+    backed_up = etag(client, prompt.id)
+    backup = tmp_path / "backup.db"
+    store.backup(backup)
+    older = sqlite3.connect(backup)
+    older.execute("DROP TABLE thumbnail_digests")
+    older.execute("ALTER TABLE deleted_prompts DROP COLUMN thumbnail_digest")
+    older.execute("PRAGMA user_version = 12")
+    older.close()
+    store.record_use("pictured", image_data=png("green"))
+    store.restore(backup)
+    assert etag(client, prompt.id) == backed_up
+    assert store.get_prompt(prompt.id).thumbnail_version == backed_up

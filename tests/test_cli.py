@@ -164,3 +164,22 @@ def test_an_argument_that_is_not_utf8_is_one_error_line(runner, ctx):
     assert_one_error_line(run(runner, "add", "a fox \udcff"), "lone surrogate")
     assert_one_error_line(run(runner, "add", "a fox", "--model", "sd\udcff"), "model")
     assert store.get_stats().total_prompts == 0
+
+
+def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
+    store.record_use("first without image")
+    store.record_use("second without image")
+    result = run(runner, "cleanup", "--without-thumbnail")
+    assert result.exit_code == 0 and "Removed 2 prompt(s)." in result.output
+    assert "can be restored from the admin page until" in result.output
+    assert store.get_stats().total_prompts == 0
+    (entry,) = store.recently_deleted()
+    assert entry.count == 2 and store.restore_cleanup(entry.batch) == 2
+    assert store.get_stats().total_prompts == 2
+
+
+def test_stats_say_uses_follow_the_latest_model(runner, ctx):
+    store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    result = run(runner, "stats")
+    assert "Uses by latest model" in result.output and "flux: 1 prompts, 2 uses" in result.output

@@ -107,3 +107,20 @@ def test_sqlite_to_postgres_and_new_ids_follow(filled, app, tmp_path):
             moved.extensions["gallery_db"].close_all()
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_copied_thumbnails_keep_their_versions(ctx, app, tmp_path):
+    first = store.record_use("pictured", image_data=png("red"))
+    store.record_use("plain")
+    target = f"sqlite:///{tmp_path / 'versions.db'}"
+    copying.copy_store(app.config["DATABASE_URL"], target)
+    store.record_use("pictured", image_data=png("blue"))  # a new picture, copied again
+    second = store.get_prompt(first.id).thumbnail_version
+    assert second != first.thumbnail_version
+    copying.copy_store(app.config["DATABASE_URL"], target)
+    moved = create_app({"DATABASE_URL": target}, instance_path=tmp_path / "versions")
+    client = moved.test_client()
+    html = client.get(f"/prompts/{first.id}").get_data(as_text=True)
+    assert f"thumbnail?v={second}" in html
+    assert client.get(f"/prompts/{first.id}/thumbnail").headers["ETag"] == f'"{second}"'
+    moved.extensions["gallery_db"].close_all()

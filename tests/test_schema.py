@@ -132,3 +132,47 @@ def test_a_pooled_connection_comes_back_without_an_open_transaction(app, client)
 
     assert client.get("/_leave_transaction_open").json == {"in_transaction": True}
     assert client.get("/_in_transaction").json == {"in_transaction": False}
+
+
+def test_the_digest_migration_gives_existing_thumbnails_their_digests(
+    database_url, tmp_path, monkeypatch
+):
+    import hashlib
+
+    from gallery import create_app, store
+    from gallery.migrations import THUMBNAIL_DIGESTS
+
+    before = next(i for i, step in enumerate(MIGRATIONS) if step["sqlite"] is THUMBNAIL_DIGESTS)
+
+    database = engines.open_database(database_url, pool_size=1)
+    kept, trashed = b"RIFF kept picture", b"RIFF trashed picture"
+    try:
+        monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
+        assert gallery_db.migrate(database) == before
+        monkeypatch.undo()
+        p = database.param
+        database.execute_sql(
+            "INSERT INTO prompts (prompt_text, prompt_hash, thumbnail_data, thumbnail_mime) "
+            f"VALUES ('kept', 'h1', {p}, 'image/webp'), ('plain', 'h2', NULL, NULL)",
+            (kept,),
+        )
+        database.execute_sql(
+            "INSERT INTO deleted_prompts (id, prompt_text, prompt_hash, total_uses, "
+            "first_used_at, last_used_at, thumbnail_data, thumbnail_mime, deleted_at) "
+            f"VALUES (7, 'trashed', 'h3', 1, {p}, {p}, {p}, 'image/webp', {p})",
+            ("2026-01-01 00:00:00", "2026-01-01 00:00:00", trashed, "2099-01-01 00:00:00"),
+        )
+        assert gallery_db.migrate(database) == len(MIGRATIONS)
+    finally:
+        if hasattr(database, "close_all"):
+            database.close_all()
+        database.close()
+    app = create_app({"DATABASE_URL": database_url}, instance_path=tmp_path / "instance")
+    client = app.test_client()
+    with app.app_context():
+        assert client.get("/prompts/1/thumbnail").headers["ETag"] == (
+            f'"{hashlib.sha256(kept).hexdigest()}"'
+        )
+        back = store.restore_prompt(7)
+        assert back.thumbnail_version == hashlib.sha256(trashed).hexdigest()
+    app.extensions["gallery_db"].close_all()

@@ -1,5 +1,6 @@
 """The gallery pages: full pages and htmx fragments from one URL, thumbnails, stats."""
 
+import hashlib
 import io
 import re
 
@@ -184,3 +185,82 @@ def test_stats_chart_leaves_room_for_the_longest_label(client, filled):
     width = int(re.search(r'viewBox="0 0 (\d+) ', html).group(1))
     longest = max(float(x) for x in re.findall(r'<text x="([\d.]+)"[^>]*class="value"', html))
     assert longest + 170 <= width  # "NNNNN uses · NNNN prompts" at 13 px fits
+
+
+def test_uses_per_model_say_they_follow_the_latest_model(client, ctx):
+    for _ in range(3):
+        store.record_use("switched models", model="sdxl")
+    store.record_use("switched models", model="flux")
+    stats = client.get("/stats").get_data(as_text=True)
+    assert "Uses by latest model" in stats
+    assert "counted under the model it was last recorded with" in stats
+    assert "4 uses · 1 prompts" in stats and "sdxl" not in stats
+    index = client.get("/").get_data(as_text=True)
+    assert '<optgroup label="Prompts by latest model">' in index
+    assert "flux (1)" in index
+
+
+def thumbnail_src(client, prompt_id):
+    html = client.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    return re.search(r'src="(/prompts/\d+/thumbnail\?v=[0-9a-f]+)"', html).group(1)
+
+
+def same_size_images():
+    """Two different images whose thumbnails have the same size and shape."""
+    from gallery.thumbnails import make_thumbnail
+
+    by_size = {}
+    for red in range(0, 256, 5):
+        image = png(color=(red, 0, 0))
+        found = by_size.setdefault(len(make_thumbnail(image).data), image)
+        if found is not image:
+            return found, image
+    raise AssertionError("no two thumbnails of the same size")
+
+
+def test_thumbnail_url_follows_the_picture_not_the_uses(client, ctx):
+    from datetime import UTC, datetime, timedelta
+
+    prompt = store.record_use("a picture", image_data=png(color="red"))
+    first = thumbnail_src(client, prompt.id)
+    store.record_use("a picture")  # used again, no new image
+    store.record_use("A  picture", model="other")
+    assert thumbnail_src(client, prompt.id) == first
+    response = client.get(first)
+    assert response.headers["ETag"] == f'"{hashlib.sha256(response.data).hexdigest()}"'
+    assert first.endswith(f"v={hashlib.sha256(response.data).hexdigest()}")
+    assert "immutable" in response.headers["Cache-Control"]
+    assert client.get(first, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    # A re-dated import of another picture of the same size: last_used_at stays.
+    one, other = same_size_images()
+    same = store.record_use("same size", image_data=one)
+    before = thumbnail_src(client, same.id)
+    old_etag = client.get(before).headers["ETag"]
+    older = datetime.now(UTC) - timedelta(days=3)
+    store.record_use("same size", image_data=other, used_at=older)
+    after = thumbnail_src(client, same.id)
+    assert after != before
+    changed = client.get(after)
+    assert changed.headers["ETag"] == f'"{hashlib.sha256(changed.data).hexdigest()}"'
+    stale = client.get(after, headers={"If-None-Match": old_etag})
+    assert stale.status_code == 200 and stale.data == changed.data
+
+
+def test_thumbnail_url_survives_delete_undo_and_cleanup_undo(client, ctx):
+    from datetime import UTC, datetime, timedelta
+
+    old = datetime.now(UTC) - timedelta(days=60)
+    prompt = store.record_use("kept picture", image_data=png(color="green"), used_at=old)
+    src = thumbnail_src(client, prompt.id)
+    store.delete_prompt(prompt.id)
+    store.restore_prompt(prompt.id)
+    assert thumbnail_src(client, prompt.id) == src
+    report = store.cleanup(unused_for_days=30)
+    assert report.count == 1 and store.restore_cleanup(report.batch) == 1
+    assert thumbnail_src(client, prompt.id) == src
+    store.delete_prompt(prompt.id)
+    store.record_use("kept picture")  # recorded again, without a picture, meanwhile
+    back = store.restore_prompt(prompt.id)
+    merged = thumbnail_src(client, back.id)
+    assert back.id != prompt.id and merged.partition("?")[2] == src.partition("?")[2]
+    assert client.get(merged).headers["ETag"] == f'"{src.partition("v=")[2]}"'
