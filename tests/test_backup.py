@@ -130,6 +130,13 @@ def test_restored_thumbnails_keep_their_versions(ctx, client, tmp_path):
     assert store.get_prompt(prompt.id).thumbnail_version == backed_up
 
 
+def digests_migration():
+    """How many migrations a store had before the thumbnail digests came."""
+    from gallery.migrations import MIGRATIONS, THUMBNAIL_DIGESTS
+
+    return next(i for i, step in enumerate(MIGRATIONS) if step["sqlite"] is THUMBNAIL_DIGESTS)
+
+
 def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client, tmp_path):
     prompt = store.record_use("pictured", image_data=png("red"))
     backed_up = etag(client, prompt.id)
@@ -138,7 +145,7 @@ def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client
     older = sqlite3.connect(backup)
     older.execute("DROP TABLE thumbnail_digests")
     older.execute("ALTER TABLE deleted_prompts DROP COLUMN thumbnail_digest")
-    older.execute("PRAGMA user_version = 12")
+    older.execute(f"PRAGMA user_version = {digests_migration()}")
     older.close()
     store.record_use("pictured", image_data=png("green"))
     store.restore(backup)

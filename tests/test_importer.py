@@ -70,7 +70,9 @@ def test_parallel_and_single_process_give_the_same_database(app, folder, tmp_pat
         )
         with other.app_context():
             importer.import_paths([folder], workers=workers)
-            columns = [c for c in Prompt.card_columns() if c.name != "thumbnail_bytes"]
+            columns = [
+                c for c in Prompt.card_columns() if getattr(c, "name", None) != "thumbnail_bytes"
+            ]
             rows = Prompt.select(*columns, Prompt.thumbnail_data).order_by(Prompt.id).tuples()
             return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
 
