@@ -6,6 +6,8 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from peewee import DatabaseError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, store, tokens
@@ -21,13 +23,19 @@ def init_app(app):
 
 
 def fail_clearly(command):
-    """Turn InvalidInput into one `Error: ...` line and a non-zero exit."""
+    """Turn InvalidInput, and a locked or unreachable database, into one `Error: ...` line
+    and a non-zero exit."""
 
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except InvalidInput as exc:
             raise click.ClickException(exc.message) from None
+        except (DatabaseError, MaxConnectionsExceeded) as exc:  # locked or out of reach
+            unavailable = db.as_unavailable(exc)
+            if unavailable is None:
+                raise
+            raise click.ClickException(unavailable.message) from None
 
     wrapper.__name__ = command.__name__
     wrapper.__doc__ = command.__doc__
