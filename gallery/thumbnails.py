@@ -1,7 +1,10 @@
 """WebP thumbnails from untrusted image files, with Pillow alone."""
 
+import ctypes
 import io
 import os
+import threading
+from contextlib import contextmanager
 from typing import IO, NamedTuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -19,6 +22,46 @@ ImageSource = bytes | bytearray | memoryview | str | os.PathLike | IO[bytes]
 # TIFF declares a gigabyte. With the thumbnail and the request, a worker then grows
 # by less than 150 MB for any single image.
 DECODE_MEMORY_LIMIT = 96 * 2**20
+
+
+class MemoryBudget:
+    """Bytes that the decodes of one process share: with gthread workers several requests
+    decode at once, and a decode waits while the others hold what it needs."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held = 0
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, amount: int):
+        amount = min(amount, self.limit)  # a larger one runs alone
+        with self.changed:
+            self.changed.wait_for(lambda: self.held + amount <= self.limit)
+            self.held += amount
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.held -= amount
+                self.changed.notify_all()
+
+
+DECODING = MemoryBudget(DECODE_MEMORY_LIMIT)
+
+try:  # glibc keeps freed blocks in the arena of the thread that freed them
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # another C library: nothing to do
+    _malloc_trim = None
+
+
+def _give_back(decoded: int) -> None:
+    """Return a large decode's freed memory to the system: otherwise each thread keeps its
+    own arena's worth, and a gthread worker stayed hundreds of MB above its baseline."""
+    if _malloc_trim is not None and decoded >= 16 * 2**20:
+        _malloc_trim(0)
+
+
 # Bytes per pixel as Pillow holds each mode in memory (RGB takes 4, as RGBX does).
 PILLOW_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 
@@ -53,14 +96,28 @@ def make_thumbnail(
     if not data:
         raise ThumbnailError("empty file")
     if vips_thumbnails.available() and vips_thumbnails.handles(data):
-        made = vips_thumbnails.vips_thumbnail(
-            data, max_side, quality, max_pixels, ThumbnailError, max_memory
-        )
+        # libvips already spreads one thumbnail over every core, so more than two at once
+        # gain nothing, and each holds its pipeline's buffers (40 MB for a 6000-pixel PNG).
+        needed = max(vips_thumbnails.interlaced_png_bytes(data), DECODE_MEMORY_LIMIT // 2)
+        with DECODING.hold(needed):
+            try:
+                made = vips_thumbnails.vips_thumbnail(
+                    data, max_side, quality, max_pixels, ThumbnailError, max_memory
+                )
+            finally:
+                _give_back(needed)
         return Thumbnail(made[0], "image/webp", made[1], made[2])
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             _check_size(im, max_pixels)
-            return _encode(_shrink(im, max_side, max_memory), quality)
+            needed = _draft_within(im, max_side, max_memory)
+            with DECODING.hold(needed):
+                try:
+                    small = _shrink(im, max_side)  # always a new image
+                finally:
+                    im.close()  # the full-size pixels go now, not at the end of the block
+                    _give_back(needed)
+            return _encode(small, quality)
     except ThumbnailError:
         raise
     # Pillow promises no particular exception types for malformed files, so take them all.
@@ -95,14 +152,20 @@ def _check_size(im: Image.Image, max_pixels: int) -> None:
         )
 
 
-def _shrink(im: Image.Image, max_side: int, max_memory: int) -> Image.Image:
-    """Return im reduced to fit max_side (never enlarged), upright, in RGB or RGBA."""
+def _draft_within(im: Image.Image, max_side: int, max_memory: int) -> int:
+    """Choose the decoding scale; return the bytes decoding will take, or refuse the image."""
     coefficients, size = _jpeg_coefficient_bytes(im), im.size
     if im.format in ("JPEG", "MPO"):
         # Decode at the smallest DCT scale (1/2, 1/4, 1/8) still at least as big as the
         # thumbnail: faster than libvips' shrink-on-load, with LANCZOS doing the rest.
         im.draft(None, _fitted(im.size, max_side))
-    _check_memory(size, im.mode, coefficients + _decoded_bytes(im), max_memory)
+    needed = coefficients + _decoded_bytes(im)
+    _check_memory(size, im.mode, needed, max_memory)
+    return needed
+
+
+def _shrink(im: Image.Image, max_side: int) -> Image.Image:
+    """Return im reduced to fit max_side (never enlarged), upright, in RGB or RGBA."""
     # Resizing would pick palette entries by nearest neighbour and smear colour-key
     # transparency, so convert those first. Floats are box-reduced first (which cannot
     # overshoot their range), then mapped: a full-size float copy would double the memory.

@@ -207,6 +207,7 @@ def large(fmt, **params):
 
 RSS_MEASURE = """
 import os, sys
+from concurrent.futures import ThreadPoolExecutor
 from gallery import vips_thumbnails
 from gallery.thumbnails import ThumbnailError, make_thumbnail
 from PIL import Image
@@ -231,10 +232,18 @@ data = open(sys.argv[1], "rb").read()
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # the peak starts again from here
 baseline = status_mb("VmRSS")
-try:
-    outcome = "made %dx%d" % make_thumbnail(data)[2:]
-except ThumbnailError as exc:
-    outcome = str(exc)
+
+
+def thumbnail():
+    try:
+        return "made %dx%d" % make_thumbnail(data)[2:]
+    except ThumbnailError as exc:
+        return str(exc)
+
+
+at_once = int(sys.argv[3])  # requests of one gthread worker, decoding together
+with ThreadPoolExecutor(at_once) as pool:
+    outcome = list(pool.map(lambda _: thumbnail(), range(at_once)))[0]
 print(round(status_mb("VmHWM") - baseline), round(status_mb("VmRSS") - baseline), outcome)
 """
 RSS_LIMIT_MB = 150  # a worker's growth for any single input, at peak and afterwards
@@ -254,6 +263,22 @@ RSS_LIMIT_MB = 150  # a worker's growth for any single input, at peak and afterw
     ids=lambda make: make.__name__,
 )
 def test_decoding_a_hostile_image_keeps_memory_bounded(tmp_path, engine, make):
+    peak, kept, outcome = measure_rss(tmp_path, engine, make)
+    assert int(peak) < RSS_LIMIT_MB, f"peak RSS grew by {peak} MB ({outcome})"
+    assert int(kept) < RSS_LIMIT_MB, f"RSS stayed {kept} MB above the baseline"
+    assert "too large" in outcome or outcome.startswith("made"), outcome
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["pillow", "libvips"])
+def test_four_large_decodes_at_once_share_one_budget(tmp_path, engine):
+    peak, kept, outcome = measure_rss(tmp_path, engine, large("PNG"), at_once=4)
+    assert outcome.startswith("made"), outcome
+    assert int(peak) < RSS_LIMIT_MB, f"peak RSS grew by {peak} MB with four decodes at once"
+
+
+def measure_rss(tmp_path, engine, make, at_once=1):
+    """(peak MB, MB kept afterwards, outcome) of thumbnailing make()'s image in a fresh process."""
     from gallery import vips_thumbnails
 
     if engine == "libvips" and not vips_thumbnails.available():
@@ -261,7 +286,7 @@ def test_decoding_a_hostile_image_keeps_memory_bounded(tmp_path, engine, make):
     path = tmp_path / "hostile"
     path.write_bytes(make())
     out = subprocess.run(
-        [sys.executable, "-c", RSS_MEASURE, str(path), engine],
+        [sys.executable, "-c", RSS_MEASURE, str(path), engine, str(at_once)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -269,7 +294,5 @@ def test_decoding_a_hostile_image_keeps_memory_bounded(tmp_path, engine, make):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     peak, kept, outcome = out.stdout.split(maxsplit=2)
-    print(f"{make.__name__} on {engine}: peak +{peak} MB, kept +{kept} MB: {outcome}")
-    assert int(peak) < RSS_LIMIT_MB, f"peak RSS grew by {peak} MB ({outcome})"
-    assert int(kept) < RSS_LIMIT_MB, f"RSS stayed {kept} MB above the baseline"
-    assert "too large" in outcome or outcome.startswith("made"), outcome
+    print(f"{make.__name__} x{at_once} on {engine}: peak +{peak} MB, kept +{kept} MB: {outcome}")
+    return peak, kept, outcome.strip()
