@@ -55,9 +55,11 @@ def ensure_schema(database):
     """Run pending migrations once per process and database."""
     if getattr(database, "_gallery_schema_ready", False):
         return
-    # Checked first without the write lock: a worker that starts while a backup or a
-    # script holds the lock can then still serve reads.
-    if engines.schema_version(database) < len(MIGRATIONS):
+    # SQLite: checked first without the write lock, so a worker that starts while a
+    # script holds the lock still serves reads. PostgreSQL's check creates the version
+    # table, which only the migration lock keeps processes from doing at once.
+    current = engines.is_sqlite(database) and engines.schema_version(database) >= len(MIGRATIONS)
+    if not current:
         migrate(database)
     database._gallery_schema_ready = True
 

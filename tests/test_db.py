@@ -1,6 +1,7 @@
 """The database helpers: retrying a write that found the database locked, within one budget,
 and a 503 (not a hang, not a 500) when another process holds the lock past it."""
 
+import socket
 import sqlite3
 import threading
 import time
@@ -210,3 +211,17 @@ def test_writes_work_again_once_the_lock_is_gone(outside_lock):
     client = outside_lock.app.test_client()
     response = client.post("/api/prompts/", json={"prompt_text": "x"}, headers=outside_lock.headers)
     assert response.status_code == 201
+
+
+def test_a_cli_command_with_the_database_out_of_reach_prints_one_error_line(tmp_path):
+    pytest.importorskip("psycopg")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens
+    url = f"postgresql://secret_role@127.0.0.1:{port}/gallery"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t"}, instance_path=tmp_path)
+    result = app.test_cli_runner().invoke(args=["gallery", "stats"])
+    assert result.exit_code == 1
+    assert (
+        result.output.strip() == "Error: the database is not answering; try again in a few seconds"
+    )
