@@ -1,6 +1,7 @@
 """The database: a proxy chosen at run time, its connection hooks and its migrations."""
 
 import logging
+import threading
 import time
 
 from flask import current_app, has_app_context, request
@@ -97,18 +98,38 @@ def init_app(app):
         if not database.is_closed():
             database.close()
 
+    # A check runs in a thread of its own, so it can be given up on: statement_timeout
+    # is the server's, and a server (or pooler) that takes the query and stays silent
+    # would otherwise hold /healthz until the load balancer's own timeout.
+    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
+    deadline = float(app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
+
     @app.get("/healthz")
     def healthz():
         """200 when the database answers, 503 when not: for load balancers."""
-        try:
-            database.connect(reuse_if_open=True)
-            database.execute_sql("SELECT 1").fetchone()
+        outcome = {}
+        if not checks.acquire(timeout=deadline):
+            outcome["error"] = TimeoutError("earlier health checks are still waiting")
+        else:
+            checker = threading.Thread(target=check, args=(outcome,), daemon=True)
+            checker.start()
+            checker.join(deadline)
+        if "ok" in outcome:
+            return {"status": "ok"}
         # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
+        log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
+        reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
+        return {"status": "unavailable", "error": reason}, 503
+
+    def check(outcome):
+        try:
+            with database.connection_context():
+                database.execute_sql("SELECT 1").fetchone()
+            outcome["ok"] = True
         except Exception as exc:
-            log.warning("health check failed: %s", exc)
-            reason = engines.unavailable(exc) or engines.UNREACHABLE
-            return {"status": "unavailable", "error": reason}, 503
-        return {"status": "ok"}
+            outcome["error"] = exc
+        finally:
+            checks.release()
 
 
 def retry_when_busy(

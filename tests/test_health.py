@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gallery import create_app
+from gallery import create_app, engines
 
 
 def test_healthy(client):
@@ -90,3 +90,62 @@ def test_an_unreachable_postgres_is_a_quick_503(tmp_path, silent_server, where, 
         assert secret not in body, f"{secret!r} shows in {body[:300]}"
     if path != "/healthz":
         assert int(response.headers["Retry-After"]) >= 1
+
+
+class FreezingProxy:
+    """A TCP proxy to the test PostgreSQL that can go silent while its connections stay
+    open, as a hung server or a pooler waiting for one does: TCP still acknowledges
+    every byte, so only a deadline in the gallery can notice."""
+
+    def __init__(self, host, port):
+        self.upstream = (host, port)
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = [self.listener]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            self.sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(source, target), daemon=True).start()
+
+    def pump(self, source, target):
+        try:
+            while data := source.recv(65536):
+                if not self.frozen.is_set():
+                    target.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.mark.postgres
+def test_healthz_answers_503_in_time_when_postgres_hangs_mid_connection(tmp_path, database_url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(database_url)
+    proxy = FreezingProxy(parts.hostname, parts.port or 5432)
+    netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
+    config = {"DATABASE_URL": parts._replace(netloc=netloc).geturl(), "SECRET_KEY": "t"}
+    config["DATABASE_CONNECT_TIMEOUT"] = 2
+    app = create_app(config, instance_path=tmp_path)
+    client = app.test_client()
+    try:
+        assert client.get("/healthz").status_code == 200  # a pooled connection, through the proxy
+        proxy.frozen.set()
+        for _ in range(3):  # the first check is stuck on the pooled connection, the rest queue
+            response, took = answered_within(8, lambda: client.get("/healthz"))
+            assert response.status_code == 503 and took < 4
+            assert response.json == {"status": "unavailable", "error": engines.UNREACHABLE}
+    finally:
+        proxy.close()  # the stuck check fails now and lets go of its connection
