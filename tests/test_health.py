@@ -77,7 +77,10 @@ def answered_within(seconds, call):
     return result[0], time.monotonic() - started
 
 
-@pytest.mark.parametrize("where", ["silent server", "closed port"])
+# A silent server costs the whole 2 s connect timeout (psycopg's minimum).
+@pytest.mark.parametrize(
+    "where", [pytest.param("silent server", marks=pytest.mark.slow), "closed port"]
+)
 @pytest.mark.parametrize("path", ["/healthz", "/", "/api/prompts/"])
 def test_an_unreachable_postgres_is_a_quick_503(tmp_path, silent_server, where, path):
     port = silent_server.port if where == "silent server" else closed_port()
@@ -129,6 +132,7 @@ class FreezingProxy:
             sock.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_healthz_answers_503_in_time_when_postgres_hangs_mid_connection(tmp_path, database_url):
     from urllib.parse import urlsplit
