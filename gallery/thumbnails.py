@@ -97,7 +97,7 @@ def make_thumbnail(
         raise ThumbnailError("empty file")
     if vips_thumbnails.available() and vips_thumbnails.handles(data):
         # libvips already spreads one thumbnail over every core, so more than two at once
-        # gain nothing, and each holds its pipeline's buffers (40 MB for a 6000-pixel PNG).
+        # gain nothing, and each holds tens of MB of pipeline buffers (bench/RESULTS.md).
         needed = max(vips_thumbnails.interlaced_png_bytes(data), DECODE_MEMORY_LIMIT // 2)
         with DECODING.hold(needed):
             try:
