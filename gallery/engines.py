@@ -116,7 +116,7 @@ def dialect(database):
     return "sqlite" if is_sqlite(database) else "postgres"
 
 
-BUSY = "the database is busy (another process holds its lock); try again in a few seconds"
+BUSY = "the database is busy (locked by another process, or slow); try again in a few seconds"
 UNREACHABLE = "the database is not answering; try again in a few seconds"
 
 
