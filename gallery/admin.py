@@ -23,6 +23,9 @@ from .htmx import is_htmx, render
 from .tokens import presented_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+IMPORT_SECONDS = 15  # one import request's work: well below gunicorn's 30 s and proxies' 60 s
+NOT_IMPORTED = "the time for one request ran out; choose it again (imported files are skipped)"
+clock = time.monotonic  # tests move it on
 bp.before_request(check_csrf)
 ADMIN_CHECKED = "gallery.is_admin"  # the request's answer, kept in its WSGI environ
 
@@ -206,10 +209,16 @@ def import_images():
     if not uploads or not any(upload.filename for upload in uploads):
         raise InvalidInput("choose one or more images to import", "images")
     model = request.form.get("model") or None
-    results = [
-        importer.import_upload(upload.filename or "upload", upload.read(), model)
-        for upload in uploads
-    ]
+    # Without JavaScript every file comes in one request: stop importing when the time is
+    # up, so the answer comes before a worker or proxy timeout, and say what is left.
+    deadline = clock() + IMPORT_SECONDS
+    results = []
+    for upload in uploads:
+        name = upload.filename or "upload"
+        if results and clock() > deadline:
+            results.append(importer.UploadResult(name, "not imported", NOT_IMPORTED))
+        else:
+            results.append(importer.import_upload(name, upload.read(), model))
     return render(
         "admin.html",
         "_import_results.html",

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from peewee import DatabaseError, InterfaceError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, sessions, store, tokens
@@ -23,7 +24,7 @@ def init_app(app):
 
 
 def fail_clearly(command):
-    """Turn InvalidInput, or a database that is read-only or unreachable, into one
+    """Turn InvalidInput, or a database that is locked, read-only or unreachable, into one
     `Error: ...` line and a non-zero exit."""
 
     def wrapper(*args, **kwargs):
@@ -31,8 +32,14 @@ def fail_clearly(command):
             return command(*args, **kwargs)
         except InvalidInput as exc:
             raise click.ClickException(exc.message) from None
-        except (DatabaseError, InterfaceError, sqlite3.Error) as exc:
-            raise click.ClickException(database_failure(exc)) from None
+        except (DatabaseError, InterfaceError, sqlite3.Error, MaxConnectionsExceeded) as exc:
+            # The operator at the terminal may see the driver's words (host, port, file);
+            # a web page never does.
+            unavailable = db.as_unavailable(exc)
+            message = database_failure(exc)
+            if unavailable is not None:
+                message = f"{unavailable.message} ({message})"
+            raise click.ClickException(message) from None
 
     wrapper.__name__ = command.__name__
     wrapper.__doc__ = command.__doc__

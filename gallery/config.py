@@ -16,6 +16,11 @@ ENV_PREFIX = "GALLERY_"
 DEFAULTS = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
     "DATABASE_POOL_SIZE": 8,  # PostgreSQL connections per process
+    # Seconds one statement may wait for a lock or run (SQLite's busy timeout, retries
+    # included; PostgreSQL's statement_timeout) before the caller gets a 503: below
+    # gunicorn's 30 s worker timeout, so a locked database answers instead of a killed worker.
+    "DATABASE_TIMEOUT": 10,
+    "DATABASE_CONNECT_TIMEOUT": 3,  # seconds to reach PostgreSQL or get a pooled connection
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
     "MAX_PROMPT_LENGTH": 10_000,
     "THUMBNAIL_MAX_SIDE": 512,

@@ -1,5 +1,7 @@
 """The database: a proxy chosen at run time, its connection hooks and its migrations."""
 
+import logging
+import threading
 import time
 
 from flask import current_app, has_app_context, request
@@ -8,7 +10,10 @@ from peewee import DatabaseProxy, OperationalError
 from . import engines
 from .config import standalone_settings
 from .engines import open_database
+from .errors import Unavailable
 from .migrations import MIGRATIONS, adopt_seed_store
+
+log = logging.getLogger(__name__)
 
 db = DatabaseProxy()
 
@@ -32,16 +37,31 @@ def ready():
         use_database(current_app.extensions["gallery_db"])
     elif db.obj is None:
         settings = standalone_settings()
-        use_database(open_database(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"]))
+        use_database(database_for(settings))
     ensure_schema(db.obj)
     return db.obj
+
+
+def database_for(settings):
+    """The database object the settings describe (not yet connected)."""
+    return open_database(
+        settings["DATABASE_URL"],
+        settings["DATABASE_POOL_SIZE"],
+        timeout=settings["DATABASE_TIMEOUT"],
+        connect_timeout=settings["DATABASE_CONNECT_TIMEOUT"],
+    )
 
 
 def ensure_schema(database):
     """Run pending migrations once per process and database."""
     if getattr(database, "_gallery_schema_ready", False):
         return
-    migrate(database)
+    # SQLite: checked first without the write lock, so a worker that starts while a
+    # script holds the lock still serves reads. PostgreSQL's check creates the version
+    # table, which only the migration lock keeps processes from doing at once.
+    current = engines.is_sqlite(database) and engines.schema_version(database) >= len(MIGRATIONS)
+    if not current:
+        migrate(database)
     database._gallery_schema_ready = True
 
 
@@ -64,7 +84,7 @@ def migrate(database):
 
 def init_app(app):
     """Open the app's database and connect it per request."""
-    database = open_database(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"])
+    database = database_for(app.config)
     app.extensions["gallery_db"] = database
 
     @app.before_request
@@ -80,30 +100,79 @@ def init_app(app):
         if not database.is_closed():
             database.close()
 
+    # A check runs in a thread of its own, so it can be given up on: statement_timeout
+    # is the server's, and a server (or pooler) that takes the query and stays silent
+    # would otherwise hold /healthz until the load balancer's own timeout.
+    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
+    deadline = float(app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
+
     @app.get("/healthz")
     def healthz():
         """200 when the database answers, 503 when not: for load balancers."""
+        outcome = {}
+        if not checks.acquire(timeout=deadline):
+            outcome["error"] = TimeoutError("earlier health checks are still waiting")
+        else:
+            checker = threading.Thread(target=check, args=(outcome,), daemon=True)
+            checker.start()
+            checker.join(deadline)
+        if "ok" in outcome:
+            return {"status": "ok"}
+        # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
+        log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
+        reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
+        return {"status": "unavailable", "error": reason}, 503
+
+    def check(outcome):
         try:
-            database.connect(reuse_if_open=True)
-            database.execute_sql("SELECT 1").fetchone()
-        except Exception as exc:  # any driver error means "not healthy", and says why
-            return {"status": "unavailable", "error": str(exc)[:300]}, 503
-        return {"status": "ok"}
+            with database.connection_context():
+                database.execute_sql("SELECT 1").fetchone()
+            outcome["ok"] = True
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            checks.release()
 
 
-def retry_when_busy(operation, attempts=5, first_wait=0.05):
-    """Run `operation()`; if the database stays locked past its busy timeout, back off and retry.
+def retry_when_busy(
+    operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
+):
+    """Run `operation()`; if SQLite answers "locked" anyway, back off and retry, within one budget.
 
-    Writers already queue on SQLite's 30 s busy timeout; this is the bounded second
-    line, so "database is locked" reaches no user unless the wait is truly hopeless.
-    Inside a transaction it runs once: retrying part of a transaction would be wrong.
+    Writers already queue on SQLite's busy timeout, which is the whole budget
+    (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
+    so a write waits that long at most, then raises. Inside a transaction it runs
+    once: retrying part of a transaction would be wrong.
     """
     database = db.obj
-    for attempt in range(attempts):
-        try:
-            return operation()
-        except OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if not busy or attempt == attempts - 1 or database.in_transaction():
-                raise
-            time.sleep(first_wait * 2**attempt)
+    budget = database.gallery_timeout if budget is None else budget
+    deadline = clock() + budget
+    wait = first_wait
+    shortened = False
+    try:
+        while True:
+            try:
+                return operation()
+            except OperationalError as exc:
+                left = deadline - clock() - wait
+                busy = engines.unavailable(exc) == engines.BUSY
+                if not busy or left <= 0 or database.in_transaction():
+                    raise
+            sleep(wait)
+            wait *= 2
+            if engines.is_sqlite(database):
+                engines.set_busy_timeout(database, left)
+                shortened = True
+    finally:
+        if shortened:  # the pooled connection keeps its full busy timeout for the next caller
+            engines.set_busy_timeout(database, database.gallery_timeout)
+
+
+def as_unavailable(exc):
+    """Unavailable (503 with Retry-After) for an error that means a locked or unreachable
+    database, else None."""
+    reason = engines.unavailable(exc)
+    if reason is None:
+        return None
+    log.warning("database unavailable: %s", exc)
+    return Unavailable(reason)

@@ -4,11 +4,12 @@ version, scalar min/max, size on disk, backup and upkeep."""
 import hashlib
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import SqliteDatabase, fn
 from playhouse.db_url import parse
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
 
 from .errors import InvalidInput
 
@@ -20,28 +21,33 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -32_000,  # KiB
     "temp_store": "memory",
-    # Writers queue this long for the write lock before "database is locked".
-    "busy_timeout": 30_000,  # ms
 }
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
 
 
-def open_database(url, pool_size=8):
-    """Make (but do not connect) the database object for a URL."""
+def open_database(url, pool_size=8, timeout=10, connect_timeout=3):
+    """Make (but do not connect) the database object for a URL.
+
+    `timeout`: seconds one statement may wait for a lock or run (DATABASE_TIMEOUT);
+    `connect_timeout`: seconds to reach PostgreSQL or get a pooled connection.
+    """
     if url.startswith("sqlite:///"):
-        return open_sqlite(Path(url.removeprefix("sqlite:///")))
-    if url.partition("://")[0] in POSTGRES_SCHEMES:
-        return open_postgres(url, pool_size)
-    scheme = url.partition(":")[0] or url
-    raise InvalidInput(
-        f"unsupported database URL {scheme!r}: use sqlite:///path/to/file.db "
-        "or postgresql://user@host:5432/dbname",
-        field="DATABASE_URL",
-    )
+        database = open_sqlite(Path(url.removeprefix("sqlite:///")), timeout)
+    elif url.partition("://")[0] in POSTGRES_SCHEMES:
+        database = open_postgres(url, pool_size, timeout, connect_timeout)
+    else:
+        scheme = url.partition(":")[0] or url
+        raise InvalidInput(
+            f"unsupported database URL {scheme!r}: use sqlite:///path/to/file.db "
+            "or postgresql://user@host:5432/dbname",
+            field="DATABASE_URL",
+        )
+    database.gallery_timeout = float(timeout)  # the budget retry_when_busy keeps to
+    return database
 
 
-def open_sqlite(path):
+def open_sqlite(path, timeout):
     """A SQLite file, its folder made if needed, behind a pool of open connections.
 
     A request hands its connection back instead of closing it, so the next one
@@ -53,7 +59,9 @@ def open_sqlite(path):
     # writers queue on the busy timeout instead of failing on a stale snapshot.
     database = PooledSqliteDatabase(
         str(path),
-        pragmas=SQLITE_PRAGMAS,
+        # Writers queue this long for the write lock before "database is locked".
+        pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_ms(timeout)},
+        timeout=float(timeout),
         lock_type="IMMEDIATE",
         returning_clause=True,
         max_connections=None,  # one per thread at work; SQLite needs no cap
@@ -69,15 +77,30 @@ def sha256_hex(data):
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def open_postgres(url, pool_size):
-    """A pool of psycopg 3 connections; each request borrows one and gives it back."""
+def busy_ms(seconds):
+    """SQLite's busy timeout, in whole milliseconds, for a wait in seconds."""
+    return max(0, round(float(seconds) * 1000))
+
+
+def open_postgres(url, pool_size, timeout, connect_timeout):
+    """A pool of psycopg 3 connections; each request borrows one and gives it back.
+
+    Every wait is bounded, so a server that stops answering costs a request seconds and
+    a 503, not a worker: `connect_timeout` for a new connection (psycopg waits 130 s by
+    default) and for a free one from the pool, `statement_timeout` for each statement,
+    and `tcp_user_timeout` for a server whose host vanished mid-query.
+    """
     try:
         from playhouse.postgres_ext import PooledPsycopg3Database
     except ImportError:  # pragma: no cover - depends on the install
         raise InvalidInput("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
     params = parse(url)
     # Sessions in UTC: naive UTC datetimes mean the same on both engines.
-    params["options"] = f"-c timezone=UTC {params.get('options', '')}".strip()
+    # Options given in the URL come last, so they win.
+    ours = f"-c timezone=UTC -c statement_timeout={busy_ms(timeout)}"
+    params["options"] = f"{ours} {params.get('options', '')}".strip()
+    params.setdefault("connect_timeout", connect_timeout)
+    params.setdefault("tcp_user_timeout", busy_ms(timeout + connect_timeout))
     # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
     # generic plan for it cannot tell a rare word from a common one (a rare word with a
     # model filter went from 2 ms to 90 ms on its sixth search). Planned per query, the
@@ -87,7 +110,7 @@ def open_postgres(url, pool_size):
         params.pop("database"),
         max_connections=int(pool_size),
         stale_timeout=300,
-        timeout=30,  # seconds to wait for a free connection before failing
+        timeout=max(1, round(connect_timeout)),  # seconds to wait for a free connection
         **params,
     )
 
@@ -102,10 +125,58 @@ def dialect(database):
     return "sqlite" if is_sqlite(database) else "postgres"
 
 
+BUSY = "the database is busy (locked by another process, or slow); try again in a few seconds"
+UNREACHABLE = "the database is not answering; try again in a few seconds"
+
+
+def unavailable(exc):
+    """Why a database error means "busy or out of reach, try again later", or None for a bug.
+
+    The reason is ours, never the driver's message, which names hosts and roles.
+    """
+    if isinstance(exc, MaxConnectionsExceeded):  # every pooled connection stayed busy
+        return BUSY
+    original = exc
+    while hasattr(original, "orig"):  # Peewee keeps the driver's exception there (maybe twice)
+        original = original.orig
+    if isinstance(original, sqlite3.OperationalError):
+        message = str(original)
+        return BUSY if "locked" in message or "busy" in message else None
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - depends on the install
+        return None
+    if isinstance(original, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+        return BUSY
+    if isinstance(original, psycopg.OperationalError):
+        return UNREACHABLE
+    return None
+
+
+def set_busy_timeout(database, seconds):
+    """Change how long this thread's SQLite connection waits for the write lock."""
+    database.execute_sql(f"PRAGMA busy_timeout = {busy_ms(seconds)}")
+
+
 def lock_for_migration(database):
-    """Inside a transaction: make concurrent migrators wait for each other."""
+    """Inside a transaction: make concurrent migrators wait for each other, for as long
+    as a migration takes (a new index on a million prompts outlasts statement_timeout)."""
     if not is_sqlite(database):  # SQLite's IMMEDIATE transaction already holds the lock
+        database.execute_sql("SET LOCAL statement_timeout = 0")
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+
+
+@contextmanager
+def no_statement_timeout(database):
+    """Upkeep that may run for minutes on a large store, outside any transaction."""
+    if is_sqlite(database):
+        yield
+        return
+    database.execute_sql("SET statement_timeout = 0")
+    try:
+        yield
+    finally:
+        database.execute_sql("RESET statement_timeout")  # back to the connection's own
 
 
 def schema_version(database):
@@ -169,7 +240,8 @@ def backup_to(database, target):
 def optimize(database):
     """Planner statistics, a compact full-text index, free space given back."""
     if not is_sqlite(database):
-        database.execute_sql("VACUUM ANALYZE prompts, prompt_search")
+        with no_statement_timeout(database):
+            database.execute_sql("VACUUM ANALYZE prompts, prompt_search")
         return
     database.execute_sql("PRAGMA optimize")
     database.execute_sql("INSERT INTO prompts_fts (prompts_fts) VALUES ('optimize')")
@@ -182,7 +254,8 @@ def refresh_statistics(database):
     autovacuum comes by: searching 100,000 copied prompts for a rare word by recency
     walked them all (1.3 s) instead of using the index (1.6 ms). SQLite needs none."""
     if not is_sqlite(database):
-        database.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")
+        with no_statement_timeout(database):
+            database.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")
 
 
 def restore_from(database, source, schema_versions):

@@ -93,6 +93,16 @@ def database_failure(exc):
     return f"the database could not be used: {detail}"
 
 
+class Unavailable(InvalidInput):
+    """The database is busy or out of reach: try again after `retry_after` seconds."""
+
+    status = 503
+
+    def __init__(self, message, retry_after=5):
+        super().__init__(message, code="database_unavailable")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def wants_json():
     """API paths answer errors in JSON; pages answer in HTML."""
     from flask import request
@@ -103,7 +113,11 @@ def wants_json():
 def register_handlers(app):
     """One error path: InvalidInput and HTTP errors become JSON under /api, pages elsewhere."""
     from flask import render_template
+    from peewee import DatabaseError
+    from playhouse.pool import MaxConnectionsExceeded
     from werkzeug.exceptions import HTTPException
+
+    from .db import as_unavailable
 
     def answer(status, code, message, field=None):
         if wants_json():
@@ -114,6 +128,15 @@ def register_handlers(app):
     @app.errorhandler(InvalidInput)
     def invalid_input(exc):
         return (*answer(exc.status, exc.code, exc.message, exc.field), getattr(exc, "headers", {}))
+
+    @app.errorhandler(DatabaseError)
+    @app.errorhandler(MaxConnectionsExceeded)
+    def database_error(exc):
+        """A locked or unreachable database is a 503 to retry; any other error stays a 500."""
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
+            raise exc
+        return invalid_input(unavailable)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -14,6 +14,10 @@ try:
     import pyvips
 except (ImportError, OSError):  # not installed, or libvips missing: Pillow does it all
     pyvips = None
+else:
+    # Every upload is new, so libvips' cache of recent operations (100 MB by default)
+    # would only keep their pixels alive after the thumbnail is made.
+    pyvips.cache_set_max(0)
 
 # Only the formats generators write: libvips reads many more (PDF, SVG...) that an upload
 # has no business reaching.
@@ -41,7 +45,7 @@ def handles(data):
     return data.startswith(PNG_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
-def vips_thumbnail(data, max_side, quality, max_pixels, error):
+def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
     """(webp bytes, width, height).
 
     Raises `error` (ThumbnailError) with a reason, as the Pillow path would.
@@ -51,6 +55,12 @@ def vips_thumbnail(data, max_side, quality, max_pixels, error):
         limit = min(max_pixels, PILLOW_LIMIT)
         if width * height > limit:
             raise error(f"image too large: {width}x{height} pixels exceeds the limit of {limit}")
+        needed = interlaced_png_bytes(data)
+        if needed > max_memory:
+            raise error(
+                f"image too large to decode: {width}x{height} interlaced PNG would take "
+                f"{needed // 2**20} MB, more than the limit of {max_memory // 2**20} MB"
+            )
         # fail_on=truncated: a cut-off file is refused, as Pillow refuses it, rather
         # than thumbnailed with a grey band where the missing rows would be.
         thumb = pyvips.Image.thumbnail_buffer(
@@ -75,6 +85,20 @@ def png_size(data):
     if data.startswith(PNG_MAGIC) and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     return None
+
+
+def interlaced_png_bytes(data):
+    """Bytes libvips holds to decode an interlaced PNG, which it reads whole; else 0.
+
+    Other PNGs and WebP are read a few lines at a time (sequential access) and shrunk
+    as they load, so their size costs no memory.
+    """
+    if not png_size(data) or len(data) < 29 or data[28] != 1:
+        return 0
+    width, height = png_size(data)
+    depth, colour = data[24], data[25]
+    channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(colour, 4)  # a palette becomes RGB(A)
+    return width * height * channels * (2 if depth == 16 else 1)
 
 
 def header_size(data):

@@ -344,3 +344,44 @@ def test_undoing_a_cleanup_needs_the_admin_and_the_token(client, admin, ctx):
         == 404
     )
     assert admin.post(url, data={"csrf_token": admin.token}).status_code == 302 and count() == 1
+
+
+def test_a_no_javascript_import_of_many_files_stops_in_time_and_says_what_is_left(
+    admin, ctx, monkeypatch
+):
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from gallery import admin as admin_module
+    from gallery import importer
+
+    def image(prompt):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", f"{prompt}\nSteps: 20, Sampler: Euler, Model: m")
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 32), "blue").save(buffer, "PNG", pnginfo=info)
+        return buffer.getvalue()
+
+    now = [0.0]
+    real_import = importer.import_upload
+
+    def slow_import(*args):  # each new file takes 10 s of the fake clock
+        result = real_import(*args)
+        now[0] += 0 if result.outcome == "already imported" else 10
+        return result
+
+    monkeypatch.setattr(admin_module, "clock", lambda: now[0], raising=False)
+    monkeypatch.setattr(importer, "import_upload", slow_import)
+    files = {name: image(f"prompt of {name}") for name in ("a.png", "b.png", "c.png")}
+
+    def post():
+        images = [(io.BytesIO(data), name) for name, data in files.items()]
+        return admin.post("/admin/import", data={"csrf_token": admin.token, "images": images})
+
+    page = post().get_data(as_text=True)
+    assert page.count("new prompt") == 2 and "c.png" in page and "choose it again" in page
+    assert count() == 2
+    page = post().get_data(as_text=True)
+    assert page.count("already imported") == 2 and page.count("new prompt") == 1
+    assert count() == 3

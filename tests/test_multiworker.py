@@ -89,3 +89,52 @@ def test_four_workers_and_four_clients_lose_nothing(ctx, gunicorn):
         assert client.returncode == 0 and out.strip() == "ok", err[-2000:]
     stats = store.get_stats()
     assert stats.total_prompts == 5 and stats.total_uses == 400
+
+
+STALLED_UPLOAD = (
+    b"POST /admin/import HTTP/1.1\r\nHost: gallery\r\n"
+    b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n"
+    b'--b\r\nContent-Disposition: form-data; name="images"; filename="a.png"\r\n\r\n'
+    b"\x89PNG\r\n\x1a\n"  # ...and then nothing more
+)
+
+
+@pytest.fixture
+def recommended_gunicorn(app):
+    """gunicorn as README.md says to run it (deploy/gunicorn.conf.py), on a free port."""
+    port = free_port()
+    env = dict(os.environ, GALLERY_DATABASE_URL=app.config["DATABASE_URL"], GALLERY_SECRET_KEY="t")
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    server = subprocess.Popen(
+        [*command, "--bind", f"127.0.0.1:{port}", "gallery:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, server)
+        yield base, port
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_stalled_uploads_leave_the_recommended_server_answering(recommended_gunicorn):
+    base, port = recommended_gunicorn
+    stalled = []
+    try:
+        for _ in range(4):  # twice as many as it has workers
+            connection = socket.create_connection(("127.0.0.1", port))
+            connection.sendall(STALLED_UPLOAD)
+            stalled.append(connection)
+        for _ in range(3):  # by the later ones, the stalled uploads surely hold their threads
+            started = time.monotonic()
+            with urllib.request.urlopen(base + "/api/prompts/", timeout=10) as answer:
+                assert answer.status == 200
+            assert time.monotonic() - started < 2, "a normal request waited on stalled uploads"
+    finally:
+        for connection in stalled:
+            connection.close()

@@ -85,7 +85,7 @@ def test_sqlite_connection_settings(ctx):
     with database.connection_context():
         pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
         assert pragma("journal_mode") == "wal"
-        assert pragma("busy_timeout") == 30_000
+        assert pragma("busy_timeout") == 10_000  # DATABASE_TIMEOUT
         assert pragma("foreign_keys") == 1
         assert pragma("synchronous") == 1  # NORMAL
 

@@ -355,3 +355,16 @@ def test_random_bytes_only_ever_raise_thumbnail_error(prefix, rest):
         assert str(exc)
     else:
         assert opened(thumb).format == "WEBP"
+
+
+def test_an_image_that_would_take_too_much_memory_to_decode_is_refused_unread():
+    tiff = encoded(gradient("F", (1200, 800)), "TIFF")
+    with pytest.raises(ThumbnailError, match="too large to decode"):
+        make_thumbnail(tiff, max_memory=1200 * 800 * 4)
+    thumb = make_thumbnail(tiff, max_memory=16 * 2**20)  # box-reduced, then mapped to 8 bits
+    assert (thumb.width, thumb.height) == (512, 341)
+    low, high = opened(thumb).convert("L").getextrema()
+    assert low <= 2 and high >= 253  # the 0..1 range still maps onto black..white
+    progressive = encoded(gradient("RGB", (1200, 800)), "JPEG", progressive=True)
+    with pytest.raises(ThumbnailError, match="too large to decode"):
+        make_thumbnail(progressive, max_memory=1200 * 800 * 2)  # its coefficients alone
