@@ -10,6 +10,8 @@ import json
 import multiprocessing
 import os
 import signal
+from collections import deque
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,9 @@ from .thumbnails import ThumbnailError, make_thumbnail
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 BATCH_SIZE = 32
+# Scans a worker may have done or queued ahead of the writer: enough to keep it busy,
+# few enough that finished scans (thumbnails and all) do not pile up in this process.
+IN_FLIGHT_PER_WORKER = 2
 MAX_RAW_BYTES = 1024 * 1024
 
 
@@ -59,6 +64,13 @@ class ImportReport:
     @property
     def imported(self):
         return self.new_prompts + self.repeated_prompts
+
+    def add(self, batch):
+        """Count a committed batch's report in this one."""
+        self.new_prompts += batch.new_prompts
+        self.repeated_prompts += batch.repeated_prompts
+        self.no_prompt += batch.no_prompt
+        self.failed += batch.failed
 
 
 def find_images(paths, recursive=False):
@@ -134,13 +146,22 @@ def worker_context():
 
 
 def scans(jobs, workers):
-    """Scan results in job order: in this process for one worker, else in a pool."""
+    """Scan results in job order: in this process for one worker, else in a pool that
+    runs at most IN_FLIGHT_PER_WORKER scans per worker ahead of the caller (Pool.imap
+    runs through every job and keeps each result until it is asked for)."""
     if workers <= 1:
         yield from map(scan_file, jobs)
         return
+    window = workers * IN_FLIGHT_PER_WORKER
     with worker_context().Pool(workers, initializer=start_worker) as pool:
         try:
-            yield from pool.imap(scan_file, jobs, chunksize=2)
+            pending = deque()
+            for job in jobs:
+                pending.append(pool.apply_async(scan_file, (job,)))
+                if len(pending) > window:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
         finally:
             pool.terminate()
 
@@ -158,20 +179,28 @@ def import_paths(paths, recursive=False, model=None, dry_run=False, workers=None
     options = store.thumbnail_options(current_settings())
     batch = []
     try:
-        for scan in scans([(str(p), sha, options) for p, sha in jobs], workers):
-            if dry_run:
-                classify(scan, report)
-            else:
-                batch.append(scan)
-                if len(batch) >= BATCH_SIZE:
-                    write_batch(batch, model, report)
-                    batch = []
-            progress(scan.path)
+        with closing(scans([(str(p), sha, options) for p, sha in jobs], workers)) as found:
+            for scan in found:
+                if dry_run:
+                    classify(scan, report)
+                else:
+                    batch.append(scan)
+                    if len(batch) >= BATCH_SIZE:
+                        full, batch = batch, []  # interrupted, it is rolled back, not retried
+                        write_batch(full, model, report)
+                progress(scan.path)
+        last, batch = batch, []
+        write_batch(last, model, report)
     except KeyboardInterrupt:
         report.interrupted = True
-    if batch:
-        write_batch(batch, model, report)
+        save_scanned(batch, model, report)
     return report
+
+
+def save_scanned(batch, model, report):
+    """After Ctrl-C: keep the files scanned but not yet written; a second Ctrl-C drops them."""
+    with suppress(KeyboardInterrupt):
+        write_batch(batch, model, report)
 
 
 def new_files(files, report, progress):
@@ -209,10 +238,20 @@ def classify(scan, report):
 
 
 def write_batch(batch, model, report):
-    """Record a batch of scans in one transaction."""
-    with database.ready().atomic():
-        for scan in batch:
-            write_scan(scan, model, report)
+    """Record a batch of scans in one transaction, counted in `report` once it is committed.
+
+    A deadlock or a lock held too long rolls the batch back, and it is written again.
+    """
+
+    def attempt():
+        written = ImportReport()
+        with database.ready().atomic():
+            for scan in batch:
+                write_scan(scan, model, written)
+        return written
+
+    if batch:
+        report.add(database.retry_when_busy(attempt))
 
 
 def write_scan(scan, model, report):

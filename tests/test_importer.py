@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
@@ -192,3 +194,89 @@ def test_ctrl_c_keeps_and_counts_what_was_imported(ctx, tmp_path, workers):
     assert ImportedFile.select().count() == 25
     rest = importer.import_paths([tmp_path], workers=workers)
     assert rest.already_imported == 25 and rest.imported == 15
+
+
+def interrupt_at(monkeypatch, k):
+    """Make the k-th recorded use raise what Ctrl-C raises, in the middle of a batch write."""
+    real = store.record_use
+    calls = []
+
+    def record_use(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == k:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_use", record_use)
+
+
+@pytest.mark.parametrize(("k", "workers"), [(10, 2), (35, 1)])
+def test_ctrl_c_inside_a_batch_write_counts_only_what_was_saved(
+    ctx, tmp_path, monkeypatch, k, workers
+):
+    for n in range(40):  # a full batch of 32, then a last one of 8
+        png_with(tmp_path / f"{n:02}.png", parameters=f"prompt {n}\nSteps: 1")
+    interrupt_at(monkeypatch, k)
+    report = importer.import_paths([tmp_path], workers=workers)
+    assert report.interrupted
+    saved = Prompt.select().count()
+    assert report.imported == report.new_prompts == saved == ImportedFile.select().count()
+    monkeypatch.undo()
+    rest = importer.import_paths([tmp_path], workers=1)
+    assert rest.already_imported == saved and rest.imported == 40 - saved
+    assert store.get_stats().total_uses == 40
+
+
+def test_ctrl_c_in_the_last_batch_ends_with_the_summary(runner, ctx, tmp_path, monkeypatch):
+    for n in range(5):
+        png_with(tmp_path / f"{n}.png", parameters=f"prompt {n}\nSteps: 1")
+    interrupt_at(monkeypatch, 3)
+    result = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
+    assert result.exit_code == 130, result.output
+    assert "Imported 0 image(s): 0 new prompt(s), 0 repeated." in result.output
+    assert "Interrupted: everything above is saved" in result.output
+    assert store.get_stats().total_prompts == 0
+    monkeypatch.undo()
+    again = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
+    assert "Imported 5 image(s)" in again.output
+
+
+def marking_scan(job):
+    """scan_file that leaves a mark beside each file it starts and each it finishes."""
+    path = job[0]
+    Path(f"{path}.started").touch()
+    result = importer.scan_file(job)
+    Path(f"{path}.finished").touch()
+    return result
+
+
+def test_workers_run_only_a_bounded_window_ahead_of_the_writer(ctx, tmp_path, monkeypatch):
+    images = tmp_path / "images"
+    images.mkdir()
+    for n in range(40):
+        png_with(images / f"{n:02}.png", parameters=f"prompt {n}\nSteps: 1")
+    monkeypatch.setattr(importer, "scan_file", marking_scan)
+    bound = 2 * importer.IN_FLIGHT_PER_WORKER
+    consumed, ahead = [], []
+
+    def marks(kind):
+        return len(list(images.glob(f"*.{kind}")))
+
+    def progress(path):
+        consumed.append(path)
+        if len(consumed) == 1:
+            # The writer is slow here: let the workers get as far ahead as they are allowed
+            # (they stop at the bound, or run on past it).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                started = marks("started")
+                if started > len(consumed) + bound or (
+                    started >= len(consumed) + bound and started == marks("finished")
+                ):
+                    break
+                time.sleep(0.01)
+        ahead.append(marks("started") - len(consumed))
+
+    report = importer.import_paths([images], workers=2, progress=progress)
+    assert report.imported == 40
+    assert max(ahead) <= bound
