@@ -211,6 +211,10 @@ def reparse():
     click.echo(
         f"{len(report.changed)} read differently (left as they are), {report.unchanged} unchanged."
     )
+    if report.failed:
+        click.echo(f"Could not record {len(report.failed)}:")
+        for path, reason in report.failed:
+            click.echo(f"  {path}: {reason}")
 
 
 @gallery.command("copy-db")

@@ -283,8 +283,7 @@ def write_scan(scan, model, report):
 
 def used_at(scan):
     """When the image was made: its metadata's time, else the file's, never in the future."""
-    moment = scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC)
-    return min(moment, utcnow())
+    return store.file_time(scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC))
 
 
 def remember(scan, prompt_id):
@@ -342,42 +341,66 @@ class ReparseReport:
     found: int = 0  # files that had no prompt and now have one (recorded)
     changed: list = field(default_factory=list)  # (path, stored prompt, prompt read now)
     unchanged: int = 0
+    failed: list = field(default_factory=list)  # (path, reason): a prompt found, not recorded
 
 
 def reparse():
-    """Re-interpret every stored raw metadata with today's readers."""
+    """Re-interpret every stored raw metadata with today's readers, one file at a time."""
     report = ReparseReport()
     database.ready()
-    for record in ImportedFile.select().iterator():
-        generation = interpret(json.loads(record.raw_metadata or "{}"))
-        if record.status == ImportedFile.NO_PROMPT and generation.prompt:
+    last_id = 0
+    while True:
+        records = list(
+            ImportedFile.select()
+            .where(ImportedFile.id > last_id)
+            .order_by(ImportedFile.id)
+            .limit(BATCH_SIZE)
+        )
+        if not records:
+            return report
+        for record in records:
+            reread(record, report)
+        last_id = records[-1].id
+
+
+def reread(record, report):
+    """Re-interpret one file's metadata; one that cannot be recorded is listed, not fatal."""
+    generation = interpret(json.loads(record.raw_metadata or "{}"))
+    if record.status == ImportedFile.NO_PROMPT and generation.prompt:
+        try:
             recover(record, generation)
-            report.found += 1
-        elif record.prompt_id and generation.prompt and record.prompt:
-            stored = record.prompt.prompt_text
-            if normalize(stored) != normalize(generation.prompt):
-                report.changed.append((record.path, stored, generation.prompt))
-            else:
-                report.unchanged += 1
+        except InvalidInput as exc:
+            report.failed.append((record.path, exc.message))
+            return
+        report.found += 1
+    elif record.prompt_id and generation.prompt and record.prompt:
+        stored = record.prompt.prompt_text
+        if normalize(stored) != normalize(generation.prompt):
+            report.changed.append((record.path, stored, generation.prompt))
         else:
             report.unchanged += 1
-    return report
+    else:
+        report.unchanged += 1
 
 
 def recover(record, generation):
-    """Record the use a better reader found, with the picture if the file is still there."""
-    thumbnail = None
-    if Path(record.path).is_file():
+    """Record the use a better reader found, dated and pictured from the file if it is
+    still there; the use and the file's new status are written together."""
+    path = Path(record.path)
+    made, thumbnail = record.imported_at, None
+    if path.is_file():
+        made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         try:
-            thumbnail = make_thumbnail(record.path, **store.thumbnail_options(current_settings()))
+            thumbnail = make_thumbnail(path, **store.thumbnail_options(current_settings()))
         except ThumbnailError:
             thumbnail = None
-    recorded = store.record_use(
-        generation.prompt,
-        model=generation.model,
-        used_at=generation.generated_at,
-        thumbnail=thumbnail,
-    )
-    ImportedFile.update(status=ImportedFile.IMPORTED, prompt=recorded.id).where(
-        ImportedFile.id == record.id
-    ).execute()
+    with database.ready().atomic():
+        recorded = store.record_use(
+            generation.prompt,
+            model=generation.model,
+            used_at=store.file_time(generation.generated_at or made),
+            thumbnail=thumbnail,
+        )
+        ImportedFile.update(status=ImportedFile.IMPORTED, prompt=recorded.id).where(
+            ImportedFile.id == record.id
+        ).execute()

@@ -280,3 +280,31 @@ def test_workers_run_only_a_bounded_window_ahead_of_the_writer(ctx, tmp_path, mo
     report = importer.import_paths([images], workers=2, progress=progress)
     assert report.imported == 40
     assert max(ahead) <= bound
+
+
+def test_reparse_handles_each_file_on_its_own_and_clamps_dates(ctx, app, tmp_path):
+    for n in range(3):
+        importer.import_paths([png_with(tmp_path / f"{n}.png", parameters="", note=f"{n}")])
+    found_later = [
+        {"parameters": "dated ahead\nSteps: 5", "Creation Time": "2090-01-01T00:00:00"},
+        {"parameters": "far too long a prompt for this gallery\nSteps: 5"},
+        {"parameters": "found later\nSteps: 5"},
+    ]
+    for record, raw in zip(
+        ImportedFile.select().order_by(ImportedFile.id), found_later, strict=True
+    ):
+        ImportedFile.update(raw_metadata=json.dumps(raw)).where(
+            ImportedFile.id == record.id
+        ).execute()
+    app.config["MAX_PROMPT_LENGTH"] = 20
+    before = store.utcnow()
+    report = importer.reparse()
+    assert report.found == 2
+    assert report.failed == [
+        (str(tmp_path / "1.png"), "prompt is 38 characters long; the limit is 20")
+    ]
+    by_text = {p.prompt_text: p for p in store.list_prompts(limit=10).items}
+    assert set(by_text) == {"dated ahead", "found later"}
+    assert before <= by_text["dated ahead"].last_used_at <= store.utcnow()
+    statuses = [r.status for r in ImportedFile.select().order_by(ImportedFile.id)]
+    assert statuses == [ImportedFile.IMPORTED, ImportedFile.NO_PROMPT, ImportedFile.IMPORTED]
