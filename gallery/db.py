@@ -3,7 +3,7 @@
 import time
 
 from flask import current_app, has_app_context, request
-from peewee import DatabaseProxy, OperationalError
+from peewee import DatabaseError, DatabaseProxy
 
 from . import engines
 from .config import standalone_settings
@@ -90,7 +90,8 @@ def init_app(app):
 
 
 def retry_when_busy(operation, attempts=5, first_wait=0.05):
-    """Run `operation()`; if the database stays locked past its busy timeout, back off and retry.
+    """Run `operation()`; if the database stays locked past its busy timeout, or
+    PostgreSQL ends it as a deadlock or serialization failure, back off and retry.
 
     Writers already queue on SQLite's 30 s busy timeout; this is the bounded second
     line, so "database is locked" reaches no user unless the wait is truly hopeless.
@@ -100,8 +101,8 @@ def retry_when_busy(operation, attempts=5, first_wait=0.05):
     for attempt in range(attempts):
         try:
             return operation()
-        except OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if not busy or attempt == attempts - 1 or database.in_transaction():
+        except DatabaseError as exc:
+            transient = engines.worth_retrying(exc)
+            if not transient or attempt == attempts - 1 or database.in_transaction():
                 raise
             time.sleep(first_wait * 2**attempt)

@@ -5,7 +5,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from peewee import SqliteDatabase, fn
+from peewee import OperationalError, SqliteDatabase, fn
 from playhouse.db_url import parse
 from playhouse.pool import PooledSqliteDatabase
 
@@ -24,6 +24,8 @@ SQLITE_PRAGMAS = {
 }
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
+# PostgreSQL's serialization_failure and deadlock_detected: run the transaction again.
+RETRY_SQLSTATES = ("40001", "40P01")
 
 
 def open_database(url, pool_size=8, read_only=False):
@@ -107,6 +109,19 @@ def is_sqlite(database):
 def dialect(database):
     """ "sqlite" or "postgres": which statements of a migration apply."""
     return "sqlite" if is_sqlite(database) else "postgres"
+
+
+def worth_retrying(exc):
+    """True when a write failed only because others were writing at the same time:
+    SQLite's write lock held past the busy timeout, a PostgreSQL deadlock or
+    serialization failure. (Peewee keeps the driver's exception as its first argument.)"""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if hasattr(original, "sqlstate"):  # psycopg: the SQLSTATE says it
+        return original.sqlstate in RETRY_SQLSTATES
+    message = str(exc)
+    return isinstance(exc, OperationalError | sqlite3.OperationalError) and (
+        "locked" in message or "busy" in message
+    )
 
 
 def lock_for_migration(database):

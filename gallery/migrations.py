@@ -332,6 +332,18 @@ PG_SEARCH_STATISTICS = [
     "ANALYZE prompt_search",
 ]
 
+# 12. PostgreSQL: the per-model totals are added up as a transaction commits rather than as
+# each prompt changes. An import batch held its models' rows from its first write to its
+# commit: other writers of those models waited for it, and two batches meeting models A,B
+# and B,A deadlocked. (SQLite has one writer at a time and keeps its triggers.)
+PG_DEFERRED_MODEL_TOTALS = [
+    "DROP TRIGGER model_totals_track ON prompts",
+    """CREATE CONSTRAINT TRIGGER model_totals_track
+    AFTER INSERT OR DELETE OR UPDATE OF total_uses, model, thumbnail_data ON prompts
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION model_totals_track()""",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -344,4 +356,5 @@ MIGRATIONS = [
     {"sqlite": FTS_VOCAB, "postgres": []},
     {"sqlite": [], "postgres": PG_SEARCH_DOCUMENTS},
     {"sqlite": [], "postgres": PG_SEARCH_STATISTICS},
+    {"sqlite": [], "postgres": PG_DEFERRED_MODEL_TOTALS},
 ]

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -308,3 +309,87 @@ def test_reparse_handles_each_file_on_its_own_and_clamps_dates(ctx, app, tmp_pat
     assert before <= by_text["dated ahead"].last_used_at <= store.utcnow()
     statuses = [r.status for r in ImportedFile.select().order_by(ImportedFile.id)]
     assert statuses == [ImportedFile.IMPORTED, ImportedFile.NO_PROMPT, ImportedFile.IMPORTED]
+
+
+def pause_after_first_use(monkeypatch, pause):
+    """Run `pause()` in each thread after its first recorded use, inside its batch."""
+    real = store.record_use
+    calls = threading.local()
+
+    def record_use(*args, **kwargs):
+        recorded = real(*args, **kwargs)
+        calls.count = getattr(calls, "count", 0) + 1
+        if calls.count == 1:
+            pause()
+        return recorded
+
+    monkeypatch.setattr(store, "record_use", record_use)
+
+
+def run_in_threads(*calls):
+    """Run each call in a thread of its own; the exceptions they raised."""
+    errors = []
+
+    def run(call):
+        try:
+            call()
+        except Exception as exc:  # the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def model_counts():
+    return {model: (prompts, uses) for model, prompts, uses in store.get_stats().models}
+
+
+@pytest.mark.postgres
+def test_batches_meeting_models_in_opposite_orders_both_finish(tmp_path, monkeypatch):
+    store.record_use("seen before", model="A")
+    store.record_use("seen before too", model="B")
+    for name, models in (("one", "AB"), ("two", "BA")):
+        (tmp_path / name).mkdir()
+        for n, model in enumerate(models):
+            png_with(
+                tmp_path / name / f"{n}.png", parameters=f"{name} {n}\nSteps: 1, Model: {model}"
+            )
+    both_in_their_batch = threading.Barrier(2, timeout=20)
+    pause_after_first_use(monkeypatch, both_in_their_batch.wait)
+    reports = []
+
+    def importing(name):
+        return lambda: reports.append(importer.import_paths([tmp_path / name], workers=1))
+
+    assert run_in_threads(importing("one"), importing("two")) == []
+    assert sorted(r.new_prompts for r in reports) == [2, 2]
+    assert model_counts() == {"A": (3, 3), "B": (3, 3)}
+
+
+@pytest.mark.postgres
+def test_an_open_import_batch_does_not_hold_up_uses_of_its_models(tmp_path, monkeypatch):
+    for n in range(2):
+        png_with(tmp_path / f"{n}.png", parameters=f"imported {n}\nSteps: 1, Model: A")
+    in_batch, recorded = threading.Event(), threading.Event()
+    waited = []
+
+    def wait_for_the_other_writer():
+        in_batch.set()
+        waited.append(recorded.wait(timeout=5))
+
+    record_use = store.record_use
+    pause_after_first_use(monkeypatch, wait_for_the_other_writer)
+
+    def record_beside():
+        assert in_batch.wait(timeout=20)
+        record_use("recorded meanwhile", model="A")
+        recorded.set()
+
+    importing = lambda: importer.import_paths([tmp_path], workers=1)  # noqa: E731
+    assert run_in_threads(importing, record_beside) == []
+    assert waited == [True]  # the use went in while the batch was still open
+    assert model_counts() == {"A": (3, 3)}
