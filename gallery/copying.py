@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peewee import EXCLUDED, IntegrityError, fn
+from peewee import EXCLUDED, DatabaseError, IntegrityError, fn
 
 from . import engines
 from .db import migrate
@@ -79,7 +79,11 @@ def same_database(source_url, target_url):
 
 def check_source(source):
     """Refuse a source this gallery cannot read as it is: copy-db never migrates it."""
-    version = engines.schema_version(source)
+    try:
+        version = engines.schema_version(source)
+    except DatabaseError as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInput(f"cannot read the source database: {reason}") from None
     if version == 0 or not source.table_exists("prompts"):
         raise InvalidInput("the source database holds no Prompt Gallery store")
     if version < len(MIGRATIONS):

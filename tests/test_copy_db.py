@@ -223,6 +223,10 @@ def test_the_source_is_only_read(app, tmp_path):
     with pytest.raises(InvalidInput, match="no database"):
         copying.copy_store(f"sqlite:///{missing}", app.config["DATABASE_URL"])
     assert not missing.exists()
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(InvalidInput, match="cannot read the source database: file is not a"):
+        copying.copy_store(f"sqlite:///{junk}", app.config["DATABASE_URL"])
 
     old = tmp_path / "old.db"
     connection = sqlite3.connect(old)
