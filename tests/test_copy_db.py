@@ -243,3 +243,18 @@ def test_the_source_is_only_read(app, tmp_path):
     assert connection.execute("PRAGMA user_version").fetchone() == (8,)
     connection.close()
     assert prompts_in(app) == {}
+
+
+def test_merge_refuses_a_live_token_name_both_stores_use(app, tmp_path):
+    with app.app_context():
+        store.record_use("here")
+        tokens.create_token("worker")
+
+    def fill():
+        store.record_use("there")
+        tokens.create_token("worker")
+
+    source = sqlite_store(tmp_path, "there.db", fill)
+    with pytest.raises(InvalidInput, match="live API token named 'worker'"):
+        copying.copy_store(source, app.config["DATABASE_URL"], merge=True)
+    assert prompts_in(app) == {"here": (1, None, False)}
