@@ -174,7 +174,7 @@ def from_image_metadata(fields, image):
         **fields,
         "prompt_text": generation.prompt,
         "model": fields.get("model") or generation.model,
-        "used_at": fields.get("used_at") or generation.generated_at,
+        "used_at": fields.get("used_at") or store.file_time(generation.generated_at),
     }
 
 

@@ -231,13 +231,18 @@ def reparse():
     click.echo(
         f"{len(report.changed)} read differently (left as they are), {report.unchanged} unchanged."
     )
+    if report.failed:
+        click.echo(f"Could not record {len(report.failed)}:")
+        for path, reason in report.failed:
+            click.echo(f"  {path}: {reason}")
 
 
 @gallery.command("copy-db")
 @click.argument("source_url")
 @click.argument("target_url")
+@click.option("--merge", is_flag=True, help="Add to a target that already holds a store.")
 @fail_clearly
-def copy_db(source_url, target_url):
+def copy_db(source_url, target_url, merge):
     """Copy every prompt, thumbnail, token and import record between two databases."""
     with click.progressbar(length=1, label="Copying rows", show_pos=True, show_eta=True) as bar:
 
@@ -245,12 +250,20 @@ def copy_db(source_url, target_url):
             bar.length = max(total, 1)
             bar.update(rows)
 
-        report = copying.copy_store(source_url, target_url, progress)
+        report = copying.copy_store(source_url, target_url, progress, merge=merge)
     for table, rows in report.copied.items():
-        click.echo(f"  {table}: {rows} row(s)")
-    click.echo(
-        f"Verified: counts, uses and thumbnails match (sha256 {report.thumbnails_checksum})."
-    )
+        if merge:
+            click.echo(
+                f"  {table}: {rows} row(s), {report.merged[table]} merged into one the target had"
+            )
+        else:
+            click.echo(f"  {table}: {rows} row(s)")
+    if merge:
+        click.echo("Verified: the target's counts and uses grew by what the source holds.")
+    else:
+        click.echo(
+            f"Verified: counts, uses and thumbnails match (sha256 {report.thumbnails_checksum})."
+        )
 
 
 @gallery.command("create-token")

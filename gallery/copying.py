@@ -1,21 +1,27 @@
 """Copy a whole store between any two databases (SQLite <-> PostgreSQL), then verify it.
 
-Rows keep their ids, so running the copy again updates rather than duplicates.
+The source is only read, in one snapshot. The target must be empty (rows keep their
+ids), or with merge=True the source's rows are added to what it holds. Either way the
+target is written in one transaction, verified before it commits: a failure anywhere
+leaves it as it was.
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from peewee import IntegrityError, fn
+from peewee import EXCLUDED, JOIN, DatabaseError, IntegrityError, fn
 
 from . import engines
 from .db import migrate
 from .errors import InvalidInput
+from .migrations import MIGRATIONS
 from .models import ImportedFile, Prompt, ThumbnailDigest
 from .tokens import ApiToken
 
 BATCH_SIZE = 200
-TABLES = (Prompt, ApiToken, ImportedFile)  # prompts first: import records refer to them
+# Prompts first: digests and import records refer to them.
+TABLES = (Prompt, ThumbnailDigest, ApiToken, ImportedFile)
 
 
 @dataclass
@@ -23,26 +29,36 @@ class CopyReport:
     """Rows copied per table and what the verification found."""
 
     copied: dict
-    thumbnails_checksum: str
+    thumbnails_checksum: str | None  # None after a merge: the target holds more than the source
+    merged: dict = field(default_factory=dict)  # table -> source rows folded into target rows
 
 
-def copy_store(source_url, target_url, progress=None):
-    """Copy every table from source to target in batches; raise InvalidInput on mismatch."""
-    if source_url == target_url:
+def copy_store(source_url, target_url, progress=None, merge=False):
+    """Copy every table from source to target; raise InvalidInput, the target unchanged,
+    when the target is not empty (unless merging), the source is not current, or a check fails.
+    """
+    if same_database(source_url, target_url):
         raise InvalidInput("the source and the target are the same database")
-    source, target = (engines.open_database(url, pool_size=2) for url in (source_url, target_url))
+    source = engines.open_database(source_url, pool_size=1, read_only=True)
+    target = engines.open_database(target_url, pool_size=2)
     try:
-        migrate(source)
+        check_source(source)
+        held = rows_held(target)
+        if any(held.values()) and not merge:
+            raise InvalidInput(
+                f"the target already holds {describe(held)}; copy into an empty database, "
+                "or add --merge to add this store to it"
+            )
         migrate(target)
         total = sum(count_rows(source, model) for model in TABLES)
         step = progress or (lambda rows, total: None)
-        copied = {
-            m._meta.table_name: copy_table(m, source, target, lambda rows: step(rows, total))
-            for m in TABLES
-        }
-        restart_ids(target)
+        with engines.snapshot(source), target.atomic():
+            if merge:
+                report = merge_tables(source, target, held, lambda rows: step(rows, total))
+            else:
+                report = copy_tables(source, target, lambda rows: step(rows, total))
         engines.refresh_statistics(target)
-        return CopyReport(copied, verify(source, target))
+        return report
     finally:
         for database in (source, target):
             if hasattr(database, "close_all"):
@@ -51,37 +67,100 @@ def copy_store(source_url, target_url, progress=None):
                 database.close()
 
 
+def same_database(source_url, target_url):
+    """True when both URLs name one database (SQLite: one file, however it is spelled)."""
+    if source_url == target_url:
+        return True
+    prefix = "sqlite:///"
+    if source_url.startswith(prefix) and target_url.startswith(prefix):
+        paths = (Path(url.removeprefix(prefix)).resolve() for url in (source_url, target_url))
+        return len(set(paths)) == 1
+    return False
+
+
+def check_source(source):
+    """Refuse a source this gallery cannot read as it is: copy-db never migrates it."""
+    try:
+        version = engines.schema_version(source)
+    except DatabaseError as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInput(f"cannot read the source database: {reason}") from None
+    if version == 0 or not source.table_exists("prompts"):
+        raise InvalidInput("the source database holds no Prompt Gallery store")
+    if version < len(MIGRATIONS):
+        raise InvalidInput(
+            f"the source is at schema version {version}, this gallery's is {len(MIGRATIONS)}; "
+            "copy-db only reads its source, so run the gallery on it once first "
+            "(flask --app gallery gallery init-db, with GALLERY_DATABASE_URL set to it)"
+        )
+    if version > len(MIGRATIONS):
+        raise InvalidInput(
+            f"the source is at schema version {version}, newer than this gallery's "
+            f"{len(MIGRATIONS)}; copy it with the newer gallery"
+        )
+
+
+def rows_held(target):
+    """{table: rows} the target already holds, read before it is migrated or written."""
+    if engines.schema_version(target) > len(MIGRATIONS):
+        raise InvalidInput("the target was made by a newer gallery; copy with that one")
+    return {
+        model._meta.table_name: count_rows(target, model) if target.table_exists(model) else 0
+        for model in TABLES
+    }
+
+
+def describe(held):
+    """What the target holds, for the error message: "2 prompts, 1 api_tokens row(s)"."""
+    return ", ".join(
+        f"{rows} prompts" if table == "prompts" else f"{rows} {table} row(s)"
+        for table, rows in held.items()
+        if rows
+    )
+
+
 def count_rows(database, model):
     """How many rows a table holds in `database`."""
     with database.bind_ctx([model]):
         return model.select().count()
 
 
-def copy_table(model, source, target, progress):
-    """Upsert every row of one table from source to target, by id, a batch at a time."""
-    copied, last_id = 0, 0
-    others = [field for field in model._meta.sorted_fields if field is not model.id]
+def batches(model, source):
+    """Every row of a table in the source as dicts, in id order, a batch at a time."""
+    last_id = 0
     while True:
         with source.bind_ctx([model]):
-            batch = model.select().where(model.id > last_id).order_by(model.id).limit(BATCH_SIZE)
-            rows = list(batch.dicts())
+            query = model.select().where(model.id > last_id).order_by(model.id)
+            rows = list(query.limit(BATCH_SIZE).dicts())
         if not rows:
-            return copied
-        with target.bind_ctx([model]), target.atomic():
-            try:
-                model.insert_many(rows).on_conflict(
-                    conflict_target=[model.id], preserve=others
-                ).execute()
-                if model is Prompt:  # a thumbnail and its digest change together
-                    copy_digests(source, target, [row["id"] for row in rows])
-            except IntegrityError as exc:
-                raise InvalidInput(
-                    f"the target holds a different store ({model._meta.table_name}: {exc}); "
-                    "copy into an empty database"
-                ) from None
-        copied += len(rows)
+            return
+        yield rows
         last_id = rows[-1]["id"]
-        progress(len(rows))
+
+
+def written(model, action):
+    """Run one write into the target; a constraint it breaks is a clear error."""
+    try:
+        return action()
+    except IntegrityError as exc:
+        reason = str(exc).splitlines()[0]  # PostgreSQL adds a DETAIL line
+        raise InvalidInput(
+            f"could not copy {model._meta.table_name}: {reason}; nothing was written to the target"
+        ) from None
+
+
+def copy_tables(source, target, progress):
+    """Copy into an empty target, rows keeping their ids; verified before the commit."""
+    copied = {}
+    for model in TABLES:
+        copied[model._meta.table_name] = 0
+        for rows in batches(model, source):
+            with target.bind_ctx([model]):
+                written(model, lambda m=model, rows=rows: m.insert_many(rows).execute())
+            copied[model._meta.table_name] += len(rows)
+            progress(len(rows))
+    restart_ids(target)
+    return CopyReport(copied, verify(source, target))
 
 
 def restart_ids(target):
@@ -104,13 +183,15 @@ def verify(source, target):
     checksums = [thumbnails_checksum(database) for database in (source, target)]
     if checksums[0] != checksums[1]:
         raise InvalidInput("verification failed: the thumbnails differ")
-    totals = []
-    for database in (source, target):
-        with database.bind_ctx([Prompt]):
-            totals.append(Prompt.select(fn.SUM(Prompt.total_uses)).scalar())
-    if totals[0] != totals[1]:
+    if total_uses(source) != total_uses(target):
         raise InvalidInput("verification failed: the use counts differ")
     return checksums[0]
+
+
+def total_uses(database):
+    """The sum of every prompt's uses."""
+    with database.bind_ctx([Prompt]):
+        return Prompt.select(fn.SUM(Prompt.total_uses)).scalar() or 0
 
 
 def thumbnails_checksum(database):
@@ -133,12 +214,146 @@ def thumbnails_checksum(database):
             last_id = rows[-1][0]
 
 
-def copy_digests(source, target, prompt_ids):
-    """Upsert the thumbnail digests of these prompts (inside the target's transaction)."""
-    with source.bind_ctx([ThumbnailDigest]):
-        rows = list(ThumbnailDigest.select().where(ThumbnailDigest.id.in_(prompt_ids)).dicts())
-    if rows:
-        with target.bind_ctx([ThumbnailDigest]):
-            ThumbnailDigest.insert_many(rows).on_conflict(
-                conflict_target=[ThumbnailDigest.id], preserve=[ThumbnailDigest.digest]
-            ).execute()
+def merge_tables(source, target, held, progress):
+    """Add the source to a target that holds a store: prompts by hash (uses summed, first
+    and last use widened, the target's model and thumbnail kept where it has them), import
+    records by content hash, tokens by hash. New rows get the target's next ids."""
+    uses_before = total_uses(target)
+    check_token_names(source, target)
+    ids, copied, merged = {}, {}, {}
+    for model, merge_batch in (
+        (Prompt, merge_prompts),
+        (ApiToken, merge_tokens),
+        (ImportedFile, merge_files),
+    ):
+        table = model._meta.table_name
+        copied[table] = merged[table] = 0
+        for rows in batches(model, source):
+            with target.bind_ctx([model, ThumbnailDigest]):
+                merged[table] += written(
+                    model, lambda merge=merge_batch, rows=rows: merge(target, rows, ids)
+                )
+            copied[table] += len(rows)
+            progress(len(rows))
+        if model is Prompt:  # their digests were settled with them
+            progress(count_rows(source, ThumbnailDigest))
+        expected = held[table] + copied[table] - merged[table]
+        if count_rows(target, model) != expected:
+            raise InvalidInput(f"verification failed: {table} row counts differ")
+    if total_uses(target) != uses_before + total_uses(source):
+        raise InvalidInput("verification failed: the use counts differ")
+    return CopyReport(copied, None, merged)
+
+
+def merge_prompts(target, rows, ids):
+    """Upsert a batch of source prompts by hash; note their ids in the target; return how
+    many the target already had."""
+    hashes = [row["prompt_hash"] for row in rows]
+    had = Prompt.select().where(Prompt.prompt_hash.in_(hashes)).count()
+    kept = (
+        Prompt.model,
+        Prompt.thumbnail_data,
+        Prompt.thumbnail_mime,
+        Prompt.thumbnail_width,
+        Prompt.thumbnail_height,
+    )
+    query = (
+        Prompt.insert_many([without_id(row) for row in rows])
+        .on_conflict(
+            conflict_target=[Prompt.prompt_hash],
+            update={
+                Prompt.total_uses: Prompt.total_uses + EXCLUDED.total_uses,
+                Prompt.first_used_at: engines.least(
+                    target, Prompt.first_used_at, EXCLUDED.first_used_at
+                ),
+                Prompt.last_used_at: engines.greatest(
+                    target, Prompt.last_used_at, EXCLUDED.last_used_at
+                ),
+                **{column: fn.COALESCE(column, getattr(EXCLUDED, column.name)) for column in kept},
+            },
+        )
+        .returning(Prompt.id, Prompt.prompt_hash)
+    )
+    new_id = dict((prompt_hash, prompt_id) for prompt_id, prompt_hash in query.tuples().execute())
+    ids.update((row["id"], new_id[row["prompt_hash"]]) for row in rows)
+    remember_digests(list(new_id.values()))
+    return had
+
+
+def remember_digests(prompt_ids):
+    """Give these merged prompts the digest of the picture they now have (a target's own
+    picture keeps its digest; one that came from the source gets one)."""
+    pictured = (
+        Prompt.select(Prompt.id, Prompt.thumbnail_data)
+        .join(ThumbnailDigest, JOIN.LEFT_OUTER, on=(ThumbnailDigest.id == Prompt.id))
+        .where(
+            Prompt.id.in_(prompt_ids),
+            Prompt.thumbnail_data.is_null(False),
+            ThumbnailDigest.id.is_null(),
+        )
+    )
+    for prompt_id, data in pictured.tuples():
+        ThumbnailDigest.remember(prompt_id, bytes(data))
+
+
+def check_token_names(source, target):
+    """Refuse, before writing, a live token name both stores use for different tokens."""
+    with source.bind_ctx([ApiToken]):
+        live = {
+            t.name: t.token_hash for t in ApiToken.select().where(ApiToken.revoked_at.is_null())
+        }
+    with target.bind_ctx([ApiToken]):
+        taken = ApiToken.select(ApiToken.name).where(
+            ApiToken.revoked_at.is_null(),
+            ApiToken.name.in_(list(live)),
+            ApiToken.token_hash.not_in(list(live.values())),
+        )
+        clash = sorted(t.name for t in taken)
+    if clash:
+        raise InvalidInput(
+            f"both stores have a live API token named {clash[0]!r}; "
+            "revoke it in one of them, then merge"
+        )
+
+
+def merge_tokens(target, rows, ids):
+    """Add the source's tokens the target lacks; return how many it had."""
+    hashes = [row["token_hash"] for row in rows]
+    had = ApiToken.select().where(ApiToken.token_hash.in_(hashes)).count()
+    ApiToken.insert_many([without_id(row) for row in rows]).on_conflict_ignore().execute()
+    return had
+
+
+def merge_files(target, rows, ids):
+    """Add import records by content hash, pointing at the prompts' ids in the target; a
+    record the target has wins, unless only the source's found a prompt. Returns how many
+    the target had."""
+    shas = [row["sha256"] for row in rows]
+    had = ImportedFile.select().where(ImportedFile.sha256.in_(shas)).count()
+    records = []
+    for row in rows:
+        prompt_id = row["prompt"]
+        if prompt_id is not None and prompt_id not in ids:
+            raise InvalidInput(
+                f"could not copy imported_files: a record refers to prompt {prompt_id}, "
+                "which the source does not hold; nothing was written to the target"
+            )
+        records.append({**without_id(row), "prompt": ids.get(prompt_id)})
+    update = ("path", "status", "prompt", "generator", "raw_metadata", "imported_at")
+    ImportedFile.insert_many(records).on_conflict(
+        conflict_target=[ImportedFile.sha256],
+        update={
+            getattr(ImportedFile, name): getattr(
+                EXCLUDED, ImportedFile._meta.fields[name].column_name
+            )
+            for name in update
+        },
+        where=(ImportedFile.status != ImportedFile.IMPORTED)
+        & (EXCLUDED.status == ImportedFile.IMPORTED),
+    ).execute()
+    return had
+
+
+def without_id(row):
+    """A row's columns but its id, for the target to number."""
+    return {name: value for name, value in row.items() if name != "id"}

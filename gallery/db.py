@@ -5,7 +5,7 @@ import threading
 import time
 
 from flask import current_app, has_app_context, request
-from peewee import DatabaseProxy, OperationalError
+from peewee import DatabaseError, DatabaseProxy
 
 from . import engines
 from .config import standalone_settings
@@ -137,7 +137,9 @@ def init_app(app):
 def retry_when_busy(
     operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
 ):
-    """Run `operation()`; if SQLite answers "locked" anyway, back off and retry, within one budget.
+    """Run `operation()`; if the database stays locked past its busy timeout, or
+    PostgreSQL ends it as a deadlock or serialization failure, back off and retry,
+    within one budget.
 
     Writers already queue on SQLite's busy timeout, which is the whole budget
     (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
@@ -153,10 +155,10 @@ def retry_when_busy(
         while True:
             try:
                 return operation()
-            except OperationalError as exc:
+            except DatabaseError as exc:
                 left = deadline - clock() - wait
-                busy = engines.unavailable(exc) == engines.BUSY
-                if not busy or left <= 0 or database.in_transaction():
+                transient = engines.worth_retrying(exc)
+                if not transient or left <= 0 or database.in_transaction():
                     raise
             sleep(wait)
             wait *= 2

@@ -7,7 +7,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import SqliteDatabase, fn
+from peewee import OperationalError, SqliteDatabase, fn
 from playhouse.db_url import parse
 from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
 
@@ -24,18 +24,23 @@ SQLITE_PRAGMAS = {
 }
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
+# PostgreSQL's serialization_failure and deadlock_detected: run the transaction again.
+RETRY_SQLSTATES = ("40001", "40P01")
 
 
-def open_database(url, pool_size=8, timeout=10, connect_timeout=3):
+def open_database(url, pool_size=8, timeout=10, connect_timeout=3, read_only=False):
     """Make (but do not connect) the database object for a URL.
 
     `timeout`: seconds one statement may wait for a lock or run (DATABASE_TIMEOUT);
-    `connect_timeout`: seconds to reach PostgreSQL or get a pooled connection.
+    `connect_timeout`: seconds to reach PostgreSQL or get a pooled connection;
+    `read_only`: one that cannot write (and a SQLite file that is not there is an error,
+    not a new store).
     """
     if url.startswith("sqlite:///"):
-        database = open_sqlite(Path(url.removeprefix("sqlite:///")), timeout)
+        path = Path(url.removeprefix("sqlite:///"))
+        database = open_sqlite_read_only(path, timeout) if read_only else open_sqlite(path, timeout)
     elif url.partition("://")[0] in POSTGRES_SCHEMES:
-        database = open_postgres(url, pool_size, timeout, connect_timeout)
+        database = open_postgres(url, pool_size, timeout, connect_timeout, read_only)
     else:
         scheme = url.partition(":")[0] or url
         raise InvalidInput(
@@ -82,7 +87,19 @@ def busy_ms(seconds):
     return max(0, round(float(seconds) * 1000))
 
 
-def open_postgres(url, pool_size, timeout, connect_timeout):
+def open_sqlite_read_only(path, timeout):
+    """A SQLite file opened read-only: nothing done through it can change the file."""
+    if not path.is_file():
+        raise InvalidInput(f"no database at {path}")
+    return SqliteDatabase(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        pragmas={"busy_timeout": busy_ms(timeout), "query_only": 1},
+        returning_clause=True,
+    )
+
+
+def open_postgres(url, pool_size, timeout, connect_timeout, read_only=False):
     """A pool of psycopg 3 connections; each request borrows one and gives it back.
 
     Every wait is bounded, so a server that stops answering costs a request seconds and
@@ -101,6 +118,8 @@ def open_postgres(url, pool_size, timeout, connect_timeout):
     params["options"] = f"{ours} {params.get('options', '')}".strip()
     params.setdefault("connect_timeout", connect_timeout)
     params.setdefault("tcp_user_timeout", busy_ms(timeout + connect_timeout))
+    if read_only:
+        params["options"] += " -c default_transaction_read_only=on"
     # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
     # generic plan for it cannot tell a rare word from a common one (a rare word with a
     # model filter went from 2 ms to 90 ms on its sixth search). Planned per query, the
@@ -158,6 +177,19 @@ def set_busy_timeout(database, seconds):
     database.execute_sql(f"PRAGMA busy_timeout = {busy_ms(seconds)}")
 
 
+def worth_retrying(exc):
+    """True when a write failed only because others were writing at the same time:
+    SQLite's write lock held past the busy timeout, a PostgreSQL deadlock or
+    serialization failure. (Peewee keeps the driver's exception as its first argument.)"""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if hasattr(original, "sqlstate"):  # psycopg: the SQLSTATE says it
+        return original.sqlstate in RETRY_SQLSTATES
+    message = str(exc)
+    return isinstance(exc, OperationalError | sqlite3.OperationalError) and (
+        "locked" in message or "busy" in message
+    )
+
+
 def lock_for_migration(database):
     """Inside a transaction: make concurrent migrators wait for each other, for as long
     as a migration takes (a new index on a million prompts outlasts statement_timeout)."""
@@ -183,7 +215,9 @@ def schema_version(database):
     """The number of migrations applied to this database."""
     if is_sqlite(database):
         return database.execute_sql("PRAGMA user_version").fetchone()[0]
-    database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
+    # Only reads, so a read-only connection can ask too.
+    if not database.execute_sql("SELECT to_regclass('gallery_schema') IS NOT NULL").fetchone()[0]:
+        return 0
     row = database.execute_sql("SELECT MAX(version) FROM gallery_schema").fetchone()
     return row[0] or 0
 
@@ -193,8 +227,16 @@ def set_schema_version(database, version):
     if is_sqlite(database):
         database.execute_sql(f"PRAGMA user_version = {int(version)}")
     else:
+        database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
         database.execute_sql("DELETE FROM gallery_schema")
         database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))
+
+
+def snapshot(database):
+    """A read transaction that sees the database as it was when it began, throughout."""
+    if is_sqlite(database):
+        return database.atomic()  # a deferred transaction in WAL mode reads one snapshot
+    return database.atomic(isolation_level="REPEATABLE READ")
 
 
 def scalar_min_max(database):

@@ -10,6 +10,8 @@ import json
 import multiprocessing
 import os
 import signal
+from collections import deque
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,9 @@ from .thumbnails import ThumbnailError, make_thumbnail
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 BATCH_SIZE = 32
+# Scans a worker may have done or queued ahead of the writer: enough to keep it busy,
+# few enough that finished scans (thumbnails and all) do not pile up in this process.
+IN_FLIGHT_PER_WORKER = 2
 MAX_RAW_BYTES = 1024 * 1024
 
 
@@ -59,6 +64,13 @@ class ImportReport:
     @property
     def imported(self):
         return self.new_prompts + self.repeated_prompts
+
+    def add(self, batch):
+        """Count a committed batch's report in this one."""
+        self.new_prompts += batch.new_prompts
+        self.repeated_prompts += batch.repeated_prompts
+        self.no_prompt += batch.no_prompt
+        self.failed += batch.failed
 
 
 def find_images(paths, recursive=False):
@@ -134,13 +146,22 @@ def worker_context():
 
 
 def scans(jobs, workers):
-    """Scan results in job order: in this process for one worker, else in a pool."""
+    """Scan results in job order: in this process for one worker, else in a pool that
+    runs at most IN_FLIGHT_PER_WORKER scans per worker ahead of the caller (Pool.imap
+    runs through every job and keeps each result until it is asked for)."""
     if workers <= 1:
         yield from map(scan_file, jobs)
         return
+    window = workers * IN_FLIGHT_PER_WORKER
     with worker_context().Pool(workers, initializer=start_worker) as pool:
         try:
-            yield from pool.imap(scan_file, jobs, chunksize=2)
+            pending = deque()
+            for job in jobs:
+                pending.append(pool.apply_async(scan_file, (job,)))
+                if len(pending) > window:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
         finally:
             pool.terminate()
 
@@ -158,20 +179,28 @@ def import_paths(paths, recursive=False, model=None, dry_run=False, workers=None
     options = store.thumbnail_options(current_settings())
     batch = []
     try:
-        for scan in scans([(str(p), sha, options) for p, sha in jobs], workers):
-            if dry_run:
-                classify(scan, report)
-            else:
-                batch.append(scan)
-                if len(batch) >= BATCH_SIZE:
-                    write_batch(batch, model, report)
-                    batch = []
-            progress(scan.path)
+        with closing(scans([(str(p), sha, options) for p, sha in jobs], workers)) as found:
+            for scan in found:
+                if dry_run:
+                    classify(scan, report)
+                else:
+                    batch.append(scan)
+                    if len(batch) >= BATCH_SIZE:
+                        full, batch = batch, []  # interrupted, it is rolled back, not retried
+                        write_batch(full, model, report)
+                progress(scan.path)
+        last, batch = batch, []
+        write_batch(last, model, report)
     except KeyboardInterrupt:
         report.interrupted = True
-    if batch:
-        write_batch(batch, model, report)
+        save_scanned(batch, model, report)
     return report
+
+
+def save_scanned(batch, model, report):
+    """After Ctrl-C: keep the files scanned but not yet written; a second Ctrl-C drops them."""
+    with suppress(KeyboardInterrupt):
+        write_batch(batch, model, report)
 
 
 def new_files(files, report, progress):
@@ -209,10 +238,20 @@ def classify(scan, report):
 
 
 def write_batch(batch, model, report):
-    """Record a batch of scans in one transaction."""
-    with database.ready().atomic():
-        for scan in batch:
-            write_scan(scan, model, report)
+    """Record a batch of scans in one transaction, counted in `report` once it is committed.
+
+    A deadlock or a lock held too long rolls the batch back, and it is written again.
+    """
+
+    def attempt():
+        written = ImportReport()
+        with database.ready().atomic():
+            for scan in batch:
+                write_scan(scan, model, written)
+        return written
+
+    if batch:
+        report.add(database.retry_when_busy(attempt))
 
 
 def write_scan(scan, model, report):
@@ -244,8 +283,7 @@ def write_scan(scan, model, report):
 
 def used_at(scan):
     """When the image was made: its metadata's time, else the file's, never in the future."""
-    moment = scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC)
-    return min(moment, utcnow())
+    return store.file_time(scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC))
 
 
 def remember(scan, prompt_id):
@@ -303,42 +341,66 @@ class ReparseReport:
     found: int = 0  # files that had no prompt and now have one (recorded)
     changed: list = field(default_factory=list)  # (path, stored prompt, prompt read now)
     unchanged: int = 0
+    failed: list = field(default_factory=list)  # (path, reason): a prompt found, not recorded
 
 
 def reparse():
-    """Re-interpret every stored raw metadata with today's readers."""
+    """Re-interpret every stored raw metadata with today's readers, one file at a time."""
     report = ReparseReport()
     database.ready()
-    for record in ImportedFile.select().iterator():
-        generation = interpret(json.loads(record.raw_metadata or "{}"))
-        if record.status == ImportedFile.NO_PROMPT and generation.prompt:
+    last_id = 0
+    while True:
+        records = list(
+            ImportedFile.select()
+            .where(ImportedFile.id > last_id)
+            .order_by(ImportedFile.id)
+            .limit(BATCH_SIZE)
+        )
+        if not records:
+            return report
+        for record in records:
+            reread(record, report)
+        last_id = records[-1].id
+
+
+def reread(record, report):
+    """Re-interpret one file's metadata; one that cannot be recorded is listed, not fatal."""
+    generation = interpret(json.loads(record.raw_metadata or "{}"))
+    if record.status == ImportedFile.NO_PROMPT and generation.prompt:
+        try:
             recover(record, generation)
-            report.found += 1
-        elif record.prompt_id and generation.prompt and record.prompt:
-            stored = record.prompt.prompt_text
-            if normalize(stored) != normalize(generation.prompt):
-                report.changed.append((record.path, stored, generation.prompt))
-            else:
-                report.unchanged += 1
+        except InvalidInput as exc:
+            report.failed.append((record.path, exc.message))
+            return
+        report.found += 1
+    elif record.prompt_id and generation.prompt and record.prompt:
+        stored = record.prompt.prompt_text
+        if normalize(stored) != normalize(generation.prompt):
+            report.changed.append((record.path, stored, generation.prompt))
         else:
             report.unchanged += 1
-    return report
+    else:
+        report.unchanged += 1
 
 
 def recover(record, generation):
-    """Record the use a better reader found, with the picture if the file is still there."""
-    thumbnail = None
-    if Path(record.path).is_file():
+    """Record the use a better reader found, dated and pictured from the file if it is
+    still there; the use and the file's new status are written together."""
+    path = Path(record.path)
+    made, thumbnail = record.imported_at, None
+    if path.is_file():
+        made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         try:
-            thumbnail = make_thumbnail(record.path, **store.thumbnail_options(current_settings()))
+            thumbnail = make_thumbnail(path, **store.thumbnail_options(current_settings()))
         except ThumbnailError:
             thumbnail = None
-    recorded = store.record_use(
-        generation.prompt,
-        model=generation.model,
-        used_at=generation.generated_at,
-        thumbnail=thumbnail,
-    )
-    ImportedFile.update(status=ImportedFile.IMPORTED, prompt=recorded.id).where(
-        ImportedFile.id == record.id
-    ).execute()
+    with database.ready().atomic():
+        recorded = store.record_use(
+            generation.prompt,
+            model=generation.model,
+            used_at=store.file_time(generation.generated_at or made),
+            thumbnail=thumbnail,
+        )
+        ImportedFile.update(status=ImportedFile.IMPORTED, prompt=recorded.id).where(
+            ImportedFile.id == record.id
+        ).execute()

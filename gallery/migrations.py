@@ -390,6 +390,18 @@ PG_THUMBNAIL_DIGESTS = [
     *(s.replace("gallery_sha256(thumbnail_data)", PG_SHA256) for s in THUMBNAIL_DIGESTS[1:]),
 ]
 
+# 17. PostgreSQL: the per-model totals are added up as a transaction commits rather than as
+# each prompt changes. An import batch held its models' rows from its first write to its
+# commit: other writers of those models waited for it, and two batches meeting models A,B
+# and B,A deadlocked. (SQLite has one writer at a time and keeps its triggers.)
+PG_DEFERRED_MODEL_TOTALS = [
+    "DROP TRIGGER model_totals_track ON prompts",
+    """CREATE CONSTRAINT TRIGGER model_totals_track
+    AFTER INSERT OR DELETE OR UPDATE OF total_uses, model, thumbnail_data ON prompts
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION model_totals_track()""",
+]
+
 MIGRATIONS = [
     {"sqlite": PROMPTS_TABLE, "postgres": PG_PROMPTS_TABLE},
     {"sqlite": PROMPTS_FTS, "postgres": PG_PROMPTS_FTS},
@@ -407,6 +419,7 @@ MIGRATIONS = [
     {"sqlite": FIRST_USED_SORT_INDEXES, "postgres": PG_FIRST_USED_SORT_INDEXES},
     {"sqlite": CLEANUP_BATCHES, "postgres": CLEANUP_BATCHES},
     {"sqlite": THUMBNAIL_DIGESTS, "postgres": PG_THUMBNAIL_DIGESTS},
+    {"sqlite": [], "postgres": PG_DEFERRED_MODEL_TOTALS},
 ]
 
 # Adoption: a store made from the design document's own schema has its prompts table

@@ -173,7 +173,7 @@ class ModelTotals(Model):
 
 
 class ThumbnailDigest(Model):
-    """The SHA-256 of each prompt's thumbnail, written with it (see migration 13)."""
+    """The SHA-256 of each prompt's thumbnail, written with it (see THUMBNAIL_DIGESTS)."""
 
     id = BigIntegerField(primary_key=True)  # the prompt's id
     digest = TextField()

@@ -199,6 +199,15 @@ def clean_time(used_at):
     return used_at
 
 
+def file_time(moment):
+    """A time read from a file (its metadata or its clock), never later than now.
+
+    Clocks that made files run ahead; the use still counts, as of now. A time given
+    explicitly as used_at is checked by clean_time instead, and refused when ahead.
+    """
+    return None if moment is None else min(moment, utcnow())
+
+
 def get_prompt(prompt_id):
     """The prompt with this id (no BLOB), or NotFound."""
     database.ready()

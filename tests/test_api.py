@@ -673,3 +673,29 @@ def test_model_counts_are_described_as_by_latest_model(client, ctx):
     counts = document["components"]["schemas"]["ModelCount"]
     assert "latest model" in counts["description"]
     assert "latest model" in counts["properties"]["uses"]["description"]
+
+
+def test_a_date_read_from_the_image_is_clamped_an_explicit_one_is_not(client, auth):
+    import io
+    from datetime import datetime
+
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a clock running fast\nSteps: 5")
+    info.add_text("Creation Time", "2090-01-01T00:00:00")
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "navy").save(buffer, "PNG", pnginfo=info)
+    before = store.utcnow()
+    response = client.post(
+        "/api/prompts/", data={"image": (io.BytesIO(buffer.getvalue()), "a.png")}, headers=auth
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert before <= datetime.fromisoformat(response.json["last_used_at"]) <= store.utcnow()
+    explicit = client.post(
+        "/api/prompts/",
+        data={"image": (io.BytesIO(buffer.getvalue()), "a.png"), "used_at": "2090-01-01T00:00:00Z"},
+        headers=auth,
+    )
+    assert "in the future" in assert_error(explicit, 400, "used_at")["message"]
+    assert store.get_prompt(response.json["id"]).total_uses == 1

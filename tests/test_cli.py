@@ -183,3 +183,26 @@ def test_stats_say_uses_follow_the_latest_model(runner, ctx):
     store.record_use("switched models", model="flux")
     result = run(runner, "stats")
     assert "Uses by latest model" in result.output and "flux: 1 prompts, 2 uses" in result.output
+
+
+def test_reparse_lists_a_file_it_cannot_record_and_goes_on(runner, ctx, app, tmp_path):
+    import json
+
+    from gallery import importer
+    from gallery.models import ImportedFile
+    from tests.test_importer import png_with
+
+    for n in range(2):
+        importer.import_paths([png_with(tmp_path / f"{n}.png", parameters="", note=f"{n}")])
+    for record, text in zip(
+        ImportedFile.select().order_by(ImportedFile.id), ["x" * 30, "short"], strict=True
+    ):
+        raw = json.dumps({"parameters": f"{text}\nSteps: 5", "Creation Time": "2090-01-01"})
+        ImportedFile.update(raw_metadata=raw).where(ImportedFile.id == record.id).execute()
+    app.config["MAX_PROMPT_LENGTH"] = 20
+    result = run(runner, "reparse")
+    assert result.exit_code == 0, result.output
+    assert "Found prompts in 1 file(s) that had none; recorded them." in result.output
+    assert "Could not record 1:" in result.output
+    assert f"{tmp_path / '0.png'}: prompt is 30 characters long; the limit is 20" in result.output
+    assert [p.prompt_text for p in store.list_prompts().items] == ["short"]

@@ -2,6 +2,9 @@
 
 import json
 import shutil
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
@@ -203,3 +206,201 @@ def test_an_image_whose_prompt_is_only_invisible_is_skipped_with_a_reason(ctx, t
     assert report.imported == 1
     assert dict(report.failed)[str(blank)] == "prompt is empty: it has only invisible characters"
     assert [p.prompt_text for p in store.recent()] == ["a lighthouse"]
+
+
+def interrupt_at(monkeypatch, k):
+    """Make the k-th recorded use raise what Ctrl-C raises, in the middle of a batch write."""
+    real = store.record_use
+    calls = []
+
+    def record_use(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == k:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_use", record_use)
+
+
+@pytest.mark.parametrize(("k", "workers"), [(10, 2), (35, 1)])
+def test_ctrl_c_inside_a_batch_write_counts_only_what_was_saved(
+    ctx, tmp_path, monkeypatch, k, workers
+):
+    for n in range(40):  # a full batch of 32, then a last one of 8
+        png_with(tmp_path / f"{n:02}.png", parameters=f"prompt {n}\nSteps: 1")
+    interrupt_at(monkeypatch, k)
+    report = importer.import_paths([tmp_path], workers=workers)
+    assert report.interrupted
+    saved = Prompt.select().count()
+    assert report.imported == report.new_prompts == saved == ImportedFile.select().count()
+    monkeypatch.undo()
+    rest = importer.import_paths([tmp_path], workers=1)
+    assert rest.already_imported == saved and rest.imported == 40 - saved
+    assert store.get_stats().total_uses == 40
+
+
+def test_ctrl_c_in_the_last_batch_ends_with_the_summary(runner, ctx, tmp_path, monkeypatch):
+    for n in range(5):
+        png_with(tmp_path / f"{n}.png", parameters=f"prompt {n}\nSteps: 1")
+    interrupt_at(monkeypatch, 3)
+    result = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
+    assert result.exit_code == 130, result.output
+    assert "Imported 0 image(s): 0 new prompt(s), 0 repeated." in result.output
+    assert "Interrupted: everything above is saved" in result.output
+    assert store.get_stats().total_prompts == 0
+    monkeypatch.undo()
+    again = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
+    assert "Imported 5 image(s)" in again.output
+
+
+def marking_scan(job):
+    """scan_file that leaves a mark beside each file it starts and each it finishes."""
+    path = job[0]
+    Path(f"{path}.started").touch()
+    result = importer.scan_file(job)
+    Path(f"{path}.finished").touch()
+    return result
+
+
+def test_workers_run_only_a_bounded_window_ahead_of_the_writer(ctx, tmp_path, monkeypatch):
+    images = tmp_path / "images"
+    images.mkdir()
+    for n in range(40):
+        png_with(images / f"{n:02}.png", parameters=f"prompt {n}\nSteps: 1")
+    monkeypatch.setattr(importer, "scan_file", marking_scan)
+    bound = 2 * importer.IN_FLIGHT_PER_WORKER
+    consumed, ahead = [], []
+
+    def marks(kind):
+        return len(list(images.glob(f"*.{kind}")))
+
+    def progress(path):
+        consumed.append(path)
+        if len(consumed) == 1:
+            # The writer is slow here: let the workers get as far ahead as they are allowed
+            # (they stop at the bound, or run on past it).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                started = marks("started")
+                if started > len(consumed) + bound or (
+                    started >= len(consumed) + bound and started == marks("finished")
+                ):
+                    break
+                time.sleep(0.01)
+        ahead.append(marks("started") - len(consumed))
+
+    report = importer.import_paths([images], workers=2, progress=progress)
+    assert report.imported == 40
+    assert max(ahead) <= bound
+
+
+def test_reparse_handles_each_file_on_its_own_and_clamps_dates(ctx, app, tmp_path):
+    for n in range(3):
+        importer.import_paths([png_with(tmp_path / f"{n}.png", parameters="", note=f"{n}")])
+    found_later = [
+        {"parameters": "dated ahead\nSteps: 5", "Creation Time": "2090-01-01T00:00:00"},
+        {"parameters": "far too long a prompt for this gallery\nSteps: 5"},
+        {"parameters": "found later\nSteps: 5"},
+    ]
+    for record, raw in zip(
+        ImportedFile.select().order_by(ImportedFile.id), found_later, strict=True
+    ):
+        ImportedFile.update(raw_metadata=json.dumps(raw)).where(
+            ImportedFile.id == record.id
+        ).execute()
+    app.config["MAX_PROMPT_LENGTH"] = 20
+    before = store.utcnow()
+    report = importer.reparse()
+    assert report.found == 2
+    assert report.failed == [
+        (str(tmp_path / "1.png"), "prompt is 38 characters long; the limit is 20")
+    ]
+    by_text = {p.prompt_text: p for p in store.list_prompts(limit=10).items}
+    assert set(by_text) == {"dated ahead", "found later"}
+    assert before <= by_text["dated ahead"].last_used_at <= store.utcnow()
+    statuses = [r.status for r in ImportedFile.select().order_by(ImportedFile.id)]
+    assert statuses == [ImportedFile.IMPORTED, ImportedFile.NO_PROMPT, ImportedFile.IMPORTED]
+
+
+def pause_after_first_use(monkeypatch, pause):
+    """Run `pause()` in each thread after its first recorded use, inside its batch."""
+    real = store.record_use
+    calls = threading.local()
+
+    def record_use(*args, **kwargs):
+        recorded = real(*args, **kwargs)
+        calls.count = getattr(calls, "count", 0) + 1
+        if calls.count == 1:
+            pause()
+        return recorded
+
+    monkeypatch.setattr(store, "record_use", record_use)
+
+
+def run_in_threads(*calls):
+    """Run each call in a thread of its own; the exceptions they raised."""
+    errors = []
+
+    def run(call):
+        try:
+            call()
+        except Exception as exc:  # the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def model_counts():
+    return {model: (prompts, uses) for model, prompts, uses in store.get_stats().models}
+
+
+@pytest.mark.postgres
+def test_batches_meeting_models_in_opposite_orders_both_finish(tmp_path, monkeypatch):
+    store.record_use("seen before", model="A")
+    store.record_use("seen before too", model="B")
+    for name, models in (("one", "AB"), ("two", "BA")):
+        (tmp_path / name).mkdir()
+        for n, model in enumerate(models):
+            png_with(
+                tmp_path / name / f"{n}.png", parameters=f"{name} {n}\nSteps: 1, Model: {model}"
+            )
+    both_in_their_batch = threading.Barrier(2, timeout=20)
+    pause_after_first_use(monkeypatch, both_in_their_batch.wait)
+    reports = []
+
+    def importing(name):
+        return lambda: reports.append(importer.import_paths([tmp_path / name], workers=1))
+
+    assert run_in_threads(importing("one"), importing("two")) == []
+    assert sorted(r.new_prompts for r in reports) == [2, 2]
+    assert model_counts() == {"A": (3, 3), "B": (3, 3)}
+
+
+@pytest.mark.postgres
+def test_an_open_import_batch_does_not_hold_up_uses_of_its_models(tmp_path, monkeypatch):
+    for n in range(2):
+        png_with(tmp_path / f"{n}.png", parameters=f"imported {n}\nSteps: 1, Model: A")
+    in_batch, recorded = threading.Event(), threading.Event()
+    waited = []
+
+    def wait_for_the_other_writer():
+        in_batch.set()
+        waited.append(recorded.wait(timeout=5))
+
+    record_use = store.record_use
+    pause_after_first_use(monkeypatch, wait_for_the_other_writer)
+
+    def record_beside():
+        assert in_batch.wait(timeout=20)
+        record_use("recorded meanwhile", model="A")
+        recorded.set()
+
+    importing = lambda: importer.import_paths([tmp_path], workers=1)  # noqa: E731
+    assert run_in_threads(importing, record_beside) == []
+    assert waited == [True]  # the use went in while the batch was still open
+    assert model_counts() == {"A": (3, 3)}
