@@ -155,9 +155,7 @@ def unavailable(exc):
     """
     if isinstance(exc, MaxConnectionsExceeded):  # every pooled connection stayed busy
         return BUSY
-    original = exc
-    while hasattr(original, "orig"):  # Peewee keeps the driver's exception there (maybe twice)
-        original = original.orig
+    original = driver_error(exc)
     if isinstance(original, sqlite3.OperationalError):
         message = str(original)
         return BUSY if "locked" in message or "busy" in message else None
@@ -177,15 +175,22 @@ def set_busy_timeout(database, seconds):
     database.execute_sql(f"PRAGMA busy_timeout = {busy_ms(seconds)}")
 
 
+def driver_error(exc):
+    """The driver's own exception behind a Peewee one (Peewee keeps it as `orig`)."""
+    while hasattr(exc, "orig"):
+        exc = exc.orig
+    return exc
+
+
 def worth_retrying(exc):
     """True when a write failed only because others were writing at the same time:
     SQLite's write lock held past the busy timeout, a PostgreSQL deadlock or
-    serialization failure. (Peewee keeps the driver's exception as its first argument.)"""
-    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    serialization failure."""
+    original = driver_error(exc)
     if hasattr(original, "sqlstate"):  # psycopg: the SQLSTATE says it
         return original.sqlstate in RETRY_SQLSTATES
-    message = str(exc)
-    return isinstance(exc, OperationalError | sqlite3.OperationalError) and (
+    message = str(original)
+    return isinstance(original, OperationalError | sqlite3.OperationalError) and (
         "locked" in message or "busy" in message
     )
 

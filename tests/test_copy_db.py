@@ -40,8 +40,13 @@ def test_copy_to_sqlite_and_back_is_verified_and_idempotent(filled, app, tmp_pat
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     steps = []
     report = copying.copy_store(source, target, lambda rows, total: steps.append((rows, total)))
-    assert report.copied == {"prompts": 450, "api_tokens": 1, "imported_files": 1}
-    assert sum(rows for rows, _ in steps) == 452 and steps[0][1] == 452
+    assert report.copied == {
+        "prompts": 450,
+        "thumbnail_digests": 150,  # one per picture
+        "api_tokens": 1,
+        "imported_files": 1,
+    }
+    assert sum(rows for rows, _ in steps) == 602 and steps[0][1] == 602
     with pytest.raises(InvalidInput, match="already holds 450 prompts"):
         copying.copy_store(source, target)  # running it again would count every use twice
 
