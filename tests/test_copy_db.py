@@ -280,3 +280,29 @@ def test_merge_refuses_a_live_token_name_both_stores_use(app, tmp_path):
     with pytest.raises(InvalidInput, match="live API token named 'worker'"):
         copying.copy_store(source, app.config["DATABASE_URL"], merge=True)
     assert prompts_in(app) == {"here": (1, None, False)}
+
+
+def test_merged_pictures_keep_the_url_of_their_bytes(app, tmp_path):
+    import hashlib
+
+    with app.app_context():
+        store.record_use("shared, no picture here")
+        store.record_use("shared, pictured here", image_data=png("green"))
+
+    def fill():
+        store.record_use("shared, no picture here", image_data=png("red"))
+        store.record_use("shared, pictured here", image_data=png("blue"))
+        store.record_use("new, pictured", image_data=png("navy"))
+
+    source = sqlite_store(tmp_path, "there.db", fill)
+    copying.copy_store(source, app.config["DATABASE_URL"], merge=True)
+    client = app.test_client()
+    served = {}
+    for item in client.get("/api/prompts/").json["items"]:
+        picture = client.get(f"/prompts/{item['id']}/thumbnail")
+        digest = hashlib.sha256(picture.data).hexdigest()
+        assert picture.headers["ETag"] == f'"{digest}"'
+        page = client.get(f"/prompts/{item['id']}").get_data(as_text=True)
+        assert f"thumbnail?v={digest}" in page  # the immutable URL follows the bytes
+        served[item["prompt_text"]] = picture.data
+    assert len(served) == 3 and len(set(served.values())) == 3
