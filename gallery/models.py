@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from peewee import (
     AutoField,
@@ -43,6 +44,17 @@ def utcnow():
     return datetime.now(UTC)
 
 
+class Sort(NamedTuple):
+    """One order of prompts, a row of Prompt.SORTS."""
+
+    key: str  # in URLs and the API
+    column: str | None  # the Prompt field; None: the search engine's score
+    descending: bool | None  # None: as the engine ranks, the best match first
+    label: str  # in the gallery's sort menu
+    meaning: str  # in the API document
+    listings: tuple  # which listings offer it: "list" (all prompts) and "search"
+
+
 class Prompt(Model):
     id = AutoField()
     prompt_text = TextField()
@@ -60,13 +72,40 @@ class Prompt(Model):
         database = db
         table_name = "prompts"
 
-    # User-facing sort keys -> (column, descending), the id ascending breaking ties.
-    # "oldest" is by first use, which a new use never changes (only a use recorded
-    # with an earlier time), so its pages hold while prompts are used.
+    # The one table of user-facing sort keys, read by the views, the API, its document
+    # and the page's script. A listing offers its keys in this order, its default first;
+    # the id ascending breaks ties. "oldest" is by first use, which a new use never
+    # changes (only a use recorded with an earlier time), so its pages hold while prompts
+    # are used.
     SORTS = {
-        "recent": ("last_used_at", True),
-        "popular": ("total_uses", True),
-        "oldest": ("first_used_at", False),
+        sort.key: sort
+        for sort in [
+            Sort("relevance", None, None, "Best match", "the best match first", ("search",)),
+            Sort(
+                "recent",
+                "last_used_at",
+                True,
+                "Most recent",
+                "the last use, newest first",
+                ("list", "search"),
+            ),
+            Sort(
+                "popular",
+                "total_uses",
+                True,
+                "Most used",
+                "the most uses first",
+                ("list", "search"),
+            ),
+            Sort(
+                "oldest",
+                "first_used_at",
+                False,
+                "Earliest first use",
+                "the first use, earliest first",
+                ("list", "search"),
+            ),
+        ]
     }
 
     @property
@@ -113,11 +152,23 @@ class Prompt(Model):
     @classmethod
     def sort_spec(cls, sort):
         """(column, descending) for a user sort key, or InvalidInput."""
-        if sort not in cls.SORTS:
-            choices = ", ".join(cls.SORTS)
-            raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
-        name, descending = cls.SORTS[sort]
-        return getattr(cls, name), descending
+        order = cls.sort_of(sort, "list")
+        return getattr(cls, order.column), order.descending
+
+    @classmethod
+    def sorts(cls, listing):
+        """The Sorts a listing ("list" or "search") offers, its default first."""
+        return [sort for sort in cls.SORTS.values() if listing in sort.listings]
+
+    @classmethod
+    def sort_of(cls, key, listing):
+        """The Sort a listing offers as `key`, or InvalidInput naming the ones it offers."""
+        offered = cls.sorts(listing)
+        for sort in offered:
+            if sort.key == key:
+                return sort
+        choices = ", ".join(sort.key for sort in offered)
+        raise InvalidInput(f"unknown sort {key!r}; choose one of: {choices}", "sort")
 
     @classmethod
     def page(cls, sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT, where=None):

@@ -39,15 +39,20 @@ LIMIT = query(
     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 24},
     "How many prompts to return",
 )
-SORT_ORDERS = (
-    "recent: the last use, newest first; popular: the most uses first; "
-    "oldest: the first use, earliest first"
-)
-SORT = query(
-    "sort",
-    {"type": "string", "enum": list(Prompt.SORTS), "default": "recent"},
-    f"The order ({SORT_ORDERS})",
-)
+
+
+def sort_query(listing):
+    """The sort parameter of a listing: the keys it offers in Prompt.SORTS."""
+    offered = Prompt.sorts(listing)
+    meanings = "; ".join(f"{sort.key}: {sort.meaning}" for sort in offered)
+    return query(
+        "sort",
+        {"type": "string", "enum": [sort.key for sort in offered], "default": offered[0].key},
+        f"The order ({meanings})",
+    )
+
+
+SORT = sort_query("list")
 MODEL = query("model", {"type": "string"}, "Only prompts recorded with this model")
 CURSOR = query(
     "cursor",
@@ -304,15 +309,7 @@ PATHS = {
             [
                 query("q", {"type": "string", "minLength": 1}, "The words to look for", True),
                 MODEL,
-                query(
-                    "sort",
-                    {
-                        "type": "string",
-                        "enum": ["relevance", *Prompt.SORTS],
-                        "default": "relevance",
-                    },
-                    f"The order (relevance: the best match first; {SORT_ORDERS})",
-                ),
+                sort_query("search"),
                 LIMIT,
                 CURSOR,
             ],

@@ -11,7 +11,6 @@ from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db, ready
 from .engines import is_sqlite
-from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
 from .paging import Page, after, decode_cursor, encode_cursor, take
 
@@ -46,24 +45,22 @@ def query_terms(query):
 def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
     engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
-    if sort != "relevance" and sort not in Prompt.SORTS:
-        choices = ", ".join(["relevance", *Prompt.SORTS])
-        raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
+    sort = Prompt.sort_of(sort, "search")
     limit = check_limit(limit)
     terms = engine.terms(query)
     if not terms:
         return Page([], None)
-    if sort != "relevance":
-        return Prompt.page(sort, model, cursor, limit, where=engine.matches(terms))
+    if sort.column is not None:
+        return Prompt.page(sort.key, model, cursor, limit, where=engine.matches(terms))
     # Best match pages by (score, id), among the prompts that existed when the first
     # page was made (the snapshot, the newest id then): newer matches would move the
     # window of candidates under the visitor, so the next pages never show them.
-    resume = decode_cursor(cursor, "relevance", float, snapshot=True) if cursor else None
+    resume = decode_cursor(cursor, sort.key, float, snapshot=True) if cursor else None
     snapshot = resume.snapshot if resume else newest_prompt_id()
     query = engine.ranked(terms, model, limit + 1, resume, snapshot)
 
     def cursor_of(row):
-        return encode_cursor("relevance", row.score, row.id, snapshot)
+        return encode_cursor(sort.key, row.score, row.id, snapshot)
 
     return take(query, limit, cursor_of)
 
