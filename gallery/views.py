@@ -11,12 +11,11 @@ from .search import query_terms, search_prompts
 bp = Blueprint("gallery", __name__)
 
 NO_MODEL = "__none__"  # the model filter's value for prompts recorded without one
-SORT_LABELS = {
-    "recent": "Most recent",
-    "popular": "Most used",
-    "oldest": "Earliest first use",
+# Each listing's sort menu as [(key, label)], from the table of sort orders.
+SORT_MENUS = {
+    listing: [(sort.key, sort.label) for sort in Prompt.sorts(listing)]
+    for listing in ("list", "search")
 }
-SEARCH_SORT_LABELS = {"relevance": "Best match", **SORT_LABELS}
 MAX_QUERY_LENGTH = 500
 FIRST_PAGE_NOTICES = {
     "sort": "There is no order “{sort}”, so this is the first page in the usual order.",
@@ -31,14 +30,20 @@ def listing_args():
     q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     model = request.args.get("model", "")
     sort = request.args.get("sort", "")
-    if sort == "" or (sort == "relevance" and not q):
+    offered = Prompt.SORTS.get(sort)
+    if sort == "" or (offered and listing_of(q) not in offered.listings):
         sort = default_sort(q)  # "best match" means nothing without words to match
     return q, model, sort, request.args.get("cursor") or None
 
 
+def listing_of(q):
+    """The listing the gallery shows: a search when there are words, else all prompts."""
+    return "search" if q else "list"
+
+
 def default_sort(q):
-    """Best match for a search, the most recent otherwise."""
-    return "relevance" if q else "recent"
+    """The listing's first order: best match for a search, the most recent otherwise."""
+    return Prompt.sorts(listing_of(q))[0].key
 
 
 def listing(q, model, sort, cursor, limit):
@@ -86,8 +91,8 @@ def index():
         terms=query_terms(q),
         model=model,
         sort=sort,
-        sorts=SEARCH_SORT_LABELS if q else SORT_LABELS,
-        best_match_label=SEARCH_SORT_LABELS["relevance"],  # for the page script
+        listing=listing_of(q),
+        sort_menus=SORT_MENUS,  # this listing's menu, and both for the page script
         models=[] if is_htmx() else Prompt.models(),  # only the full page shows the filter
         no_model=NO_MODEL,
         next_url=next_url,

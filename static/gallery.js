@@ -35,24 +35,31 @@ document.addEventListener("click", (event) => {
   );
 });
 
-// The sort menu offers "Best match" (labelled as the server labels it) only while there
-// are words to match, and picks it when a search starts unless the visitor chose an
-// order themselves. This runs on the same input event before htmx's delayed request
-// reads the form.
+// The sort menu offers the orders of the listing shown, as the server's table lists them
+// in data-menus: a search's ("Best match" first) while there are words to match, all
+// prompts' otherwise. An order the new listing lacks becomes its default, and so does
+// the old listing's default unless the visitor chose it. This runs on the same input
+// event before htmx's delayed request reads the form.
 document.addEventListener("input", (event) => {
   const q = event.target.closest("#search input[name=q]");
   if (!q) return;
   const sort = q.form.elements.sort;
-  const best = sort.querySelector('option[value="relevance"]');
-  const searching = q.value.trim() !== "";
-  if (searching && !best) {
-    sort.add(new Option(sort.dataset.bestMatch, "relevance"), 0);
-    if (sort.value === "recent" && !sort.dataset.chosen) sort.value = "relevance";
-  } else if (!searching && best) {
-    const wasBest = sort.value === "relevance";
-    best.remove();
-    if (wasBest) sort.value = "recent";
+  const listing = q.value.trim() !== "" ? "search" : "list";
+  if (sort.dataset.listing === listing) return;
+  const menus = JSON.parse(sort.dataset.menus);
+  const keys = menus[listing].map(([key]) => key);
+  const value = sort.value;
+  const wasDefault = value === menus[sort.dataset.listing][0][0];
+  for (const option of [...sort.options]) {
+    if (!keys.includes(option.value)) option.remove();
   }
+  menus[listing].forEach(([key, label], index) => {
+    if (![...sort.options].some((option) => option.value === key)) {
+      sort.add(new Option(label, key), index);
+    }
+  });
+  if (!keys.includes(value) || (wasDefault && !sort.dataset.chosen)) sort.value = keys[0];
+  sort.dataset.listing = listing;
 });
 
 document.addEventListener("change", (event) => {

@@ -124,10 +124,42 @@ def test_a_search_offers_best_match_first(page, expect, seeded):
 
 
 def test_typing_a_search_adds_best_match_under_the_servers_label(page, expect, seeded):
-    from gallery.views import SEARCH_SORT_LABELS
-
+    best = page.locator('form#search select[name=sort] option[value="relevance"]')
+    page.goto("/?q=paper")
+    label = best.inner_text()
     page.goto("/")
     page.locator("#q").type("paper")
-    best = page.locator('form#search select[name=sort] option[value="relevance"]')
-    expect(best).to_have_text(SEARCH_SORT_LABELS["relevance"])
+    expect(best).to_have_text(label)
     expect(page.locator("form#search select[name=sort]")).to_have_value("relevance")
+
+
+def sort_menu(page):
+    """[[value, label]] of the sort menu's options."""
+    options = page.locator("form#search select[name=sort] option")
+    return options.evaluate_all("os => os.map(o => [o.value, o.text])")
+
+
+def test_typing_and_clearing_a_search_switch_to_the_menus_the_server_renders(page, expect, seeded):
+    sort = page.locator("form#search select[name=sort]")
+    page.goto("/?q=paper")
+    searching = sort_menu(page)
+    page.goto("/")
+    listing = sort_menu(page)
+    assert searching != listing
+
+    page.locator("#q").type("paper")
+    expect(sort).to_have_value(searching[0][0])
+    assert sort_menu(page) == searching
+    page.locator("#q").fill("")
+    expect(sort).to_have_value(listing[0][0])
+    assert sort_menu(page) == listing
+
+    # An order the visitor chose, that both menus offer, stays through a search.
+    sort.select_option(listing[-1][0])
+    page.locator("#q").type("paper")
+    expect(page).to_have_url(re.compile(r"[?&]q=paper(&|$)"))
+    assert sort_menu(page) == searching
+    expect(sort).to_have_value(listing[-1][0])
+    page.locator("#q").fill("")
+    expect(page).not_to_have_url(re.compile(r"[?&]q=paper"))
+    expect(sort).to_have_value(listing[-1][0])
