@@ -81,7 +81,7 @@ def limit_arg():
 def list_prompts():
     """A page of prompts in a sort order, optionally for one model."""
     page = store.list_prompts(
-        request.args.get("sort", "recent"),
+        request.args.get("sort"),
         request.args.get("model"),
         request.args.get("cursor"),
         limit_arg(),
@@ -98,7 +98,7 @@ def search():
     page = search_prompts(
         q,
         request.args.get("model"),
-        request.args.get("sort", "relevance"),
+        request.args.get("sort"),
         limit_arg(),
         request.args.get("cursor"),
     )

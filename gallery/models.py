@@ -162,8 +162,11 @@ class Prompt(Model):
 
     @classmethod
     def sort_of(cls, key, listing):
-        """The Sort a listing offers as `key`, or InvalidInput naming the ones it offers."""
+        """The Sort a listing offers as `key` (None: its default), or InvalidInput naming
+        the ones it offers."""
         offered = cls.sorts(listing)
+        if key is None:
+            return offered[0]
         for sort in offered:
             if sort.key == key:
                 return sort
@@ -171,9 +174,10 @@ class Prompt(Model):
         raise InvalidInput(f"unknown sort {key!r}; choose one of: {choices}", "sort")
 
     @classmethod
-    def page(cls, sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT, where=None):
+    def page(cls, sort=None, model=None, cursor=None, limit=DEFAULT_LIMIT, where=None):
         """One page of cards by keyset: as fast at page 2,000 as at page 1."""
         limit = check_limit(limit)
+        sort = cls.sort_of(sort, "list").key  # None: the default
         column, descending = cls.sort_spec(sort)
         query = cls.ordered(cls.with_model(cls.cards(), model), sort)
         if where is not None:

@@ -42,7 +42,7 @@ def query_terms(query):
     return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
 
 
-def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
+def search_prompts(query, model=None, sort=None, limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
     engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
     sort = Prompt.sort_of(sort, "search")

@@ -241,8 +241,8 @@ def get_thumbnail(prompt_id):
     return StoredThumbnail(data, mime, digest or hashlib.sha256(data).hexdigest())
 
 
-def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):
-    """A Page of prompts in a user sort order, optionally for one model."""
+def list_prompts(sort=None, model=None, cursor=None, limit=DEFAULT_LIMIT):
+    """A Page of prompts in a user sort order (None: the default), optionally for one model."""
     database.ready()
     return Prompt.page(sort, model, cursor, limit)
 
