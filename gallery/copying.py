@@ -16,8 +16,7 @@ from . import engines
 from .db import migrate
 from .errors import InvalidInput
 from .migrations import MIGRATIONS
-from .models import ImportedFile, Prompt, ThumbnailDigest
-from .tokens import ApiToken
+from .models import ApiToken, ImportedFile, Prompt, ThumbnailDigest
 
 BATCH_SIZE = 200
 # Prompts first: digests and import records refer to them.

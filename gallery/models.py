@@ -1,4 +1,4 @@
-"""The prompts table and its named queries."""
+"""Every table as a Peewee model, with its named queries as classmethods."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -229,3 +229,52 @@ class ImportedFile(Model):
             cls.sha256.in_(list(hashes)), cls.status == cls.IMPORTED
         )
         return {row.sha256 for row in query}
+
+
+class ApiToken(Model):
+    """An API token, kept as its SHA-256 only (tokens.py makes, checks and revokes them)."""
+
+    SCOPES = ("read", "record", "admin")
+    DEFAULT_SCOPES = ("record",)
+
+    id = AutoField()
+    name = TextField()
+    token_hash = TextField(unique=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    last_used_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
+    scopes = TextField(default=" ".join(DEFAULT_SCOPES))
+
+    class Meta:
+        database = db
+        table_name = "api_tokens"
+
+    def allows(self, scope):
+        """True when this token may do what `scope` covers (admin covers everything)."""
+        granted = self.scopes.split()
+        return scope in granted or "admin" in granted
+
+
+class SignInFailure(Model):
+    """A failed admin sign-in from an address (throttle.py counts them)."""
+
+    id = AutoField()
+    address = TextField()
+    failed_at = UTCDateTimeField()
+
+    class Meta:
+        database = db
+        table_name = "sign_in_failures"
+
+
+class AuthState(Model):
+    """One row: the generation an admin session must carry to count. Signing out and a
+    new admin password move it on, so every session cookie issued before stops working,
+    copies included (a signed cookie alone cannot be taken back)."""
+
+    id = IntegerField(primary_key=True)
+    session_generation = BigIntegerField()
+
+    class Meta:
+        database = db
+        table_name = "auth_state"
