@@ -8,12 +8,14 @@ from peewee import (
     BigIntegerField,
     BlobField,
     DateTimeField,
+    Field,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
     fn,
 )
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db
 from .errors import InvalidInput
@@ -278,3 +280,25 @@ class AuthState(Model):
     class Meta:
         database = db
         table_name = "auth_state"
+
+
+class PromptIndex(FTS5Model):
+    """SQLite: the external-content FTS5 table over prompts.prompt_text (see migrations)."""
+
+    rowid = RowIDField()
+    prompt_text = SearchField()
+
+    class Meta:
+        database = db
+        table_name = "prompts_fts"
+
+
+class PromptDocument(Model):
+    """PostgreSQL's stored search document of each prompt (see migrations)."""
+
+    id = BigIntegerField(primary_key=True)
+    document = Field()  # tsvector
+
+    class Meta:
+        database = db
+        table_name = "prompt_search"
