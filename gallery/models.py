@@ -45,7 +45,9 @@ def utcnow():
     return datetime.now(UTC)
 
 
-class Prompt(Model):
+class PromptColumns(Model):
+    """A prompt's columns, the design document's: the prompts table's and the trash's."""
+
     id = AutoField()
     prompt_text = TextField()
     prompt_hash = TextField(unique=True)
@@ -58,6 +60,8 @@ class Prompt(Model):
     thumbnail_width = IntegerField(null=True)
     thumbnail_height = IntegerField(null=True)
 
+
+class Prompt(PromptColumns):
     class Meta:
         database = db
         table_name = "prompts"
@@ -302,3 +306,18 @@ class PromptDocument(Model):
     class Meta:
         database = db
         table_name = "prompt_search"
+
+
+class DeletedPrompt(PromptColumns):
+    """A deleted prompt waiting out the undo window, with its thumbnail's digest, when it
+    went and the cleanup it went with (trash.py moves prompts in and out)."""
+
+    id = BigIntegerField(primary_key=True)  # the prompt's own id, which a restore keeps
+    prompt_hash = TextField()  # not unique: a prompt recorded again can be deleted again
+    thumbnail_digest = TextField(null=True)
+    deleted_at = UTCDateTimeField()
+    batch = TextField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "deleted_prompts"
