@@ -85,6 +85,12 @@ class Prompt(PromptColumns):
         return getattr(self, "thumbnail_digest", None)
 
     @classmethod
+    def optional_columns(cls):
+        """The columns a use may leave empty, its model and thumbnail: where two copies of
+        a prompt are merged, what one lacks is filled from the other."""
+        return [field for field in cls._meta.sorted_fields if field.null]
+
+    @classmethod
     def card_columns(cls):
         """Every column but the thumbnail BLOB, plus its size and digest: what cards show."""
         columns = [f for f in cls._meta.sorted_fields if f is not cls.thumbnail_data]

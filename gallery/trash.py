@@ -16,7 +16,6 @@ from .models import DeletedPrompt, Prompt, ThumbnailDigest, utcnow
 
 # A prompt's columns, as the prompts table and the trash both name them.
 COLUMNS = [field.name for field in Prompt._meta.sorted_fields]
-KEPT_ON_MERGE = ("model", "thumbnail_data", "thumbnail_mime", "thumbnail_width", "thumbnail_height")
 
 
 class Deleted(NamedTuple):
@@ -104,7 +103,7 @@ def restore_batch(db, batch):
 
 def bring_back(db, condition):
     """Move the trash rows matching a condition on DeletedPrompt back into prompts; how many."""
-    kept = [getattr(Prompt, name) for name in KEPT_ON_MERGE]
+    kept = Prompt.optional_columns()
     rows = DeletedPrompt.select(*(getattr(DeletedPrompt, name) for name in COLUMNS))
     Prompt.insert_from(rows.where(condition), Prompt._meta.sorted_fields).on_conflict(
         conflict_target=[Prompt.prompt_hash],
