@@ -16,8 +16,7 @@ from . import engines
 from .db import migrate
 from .errors import InvalidInput
 from .migrations import MIGRATIONS
-from .models import ImportedFile, Prompt, ThumbnailDigest
-from .tokens import ApiToken
+from .models import ApiToken, ImportedFile, Prompt, ThumbnailDigest
 
 BATCH_SIZE = 200
 # Prompts first: digests and import records refer to them.
@@ -250,13 +249,7 @@ def merge_prompts(target, rows, ids):
     many the target already had."""
     hashes = [row["prompt_hash"] for row in rows]
     had = Prompt.select().where(Prompt.prompt_hash.in_(hashes)).count()
-    kept = (
-        Prompt.model,
-        Prompt.thumbnail_data,
-        Prompt.thumbnail_mime,
-        Prompt.thumbnail_width,
-        Prompt.thumbnail_height,
-    )
+    kept = Prompt.optional_columns()
     query = (
         Prompt.insert_many([without_id(row) for row in rows])
         .on_conflict(

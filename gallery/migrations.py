@@ -2,6 +2,10 @@
 
 Each migration is one list of statements per engine; the same order runs on both.
 PostgreSQL gets its natural types (BIGINT identity, TIMESTAMPTZ, BYTEA).
+
+The statements are history, spelled out rather than derived from the models in
+models.py: a migration must do what it did when it shipped, whatever the models
+become later, so the columns repeated here stay as they are.
 """
 
 from .engines import is_sqlite
@@ -424,20 +428,9 @@ MIGRATIONS = [
 
 # Adoption: a store made from the design document's own schema has its prompts table
 # (and maybe the four indexes) but no schema version. It is brought to version 1 in
-# place, instead of migration 1 failing on "table prompts already exists".
-SEED_COLUMNS = (
-    "id",
-    "prompt_text",
-    "prompt_hash",
-    "total_uses",
-    "first_used_at",
-    "last_used_at",
-    "model",
-    "thumbnail_data",
-    "thumbnail_mime",
-    "thumbnail_width",
-    "thumbnail_height",
-)
+# place, instead of migration 1 failing on "table prompts already exists". Its columns
+# are the ones migration 1 creates (one per line of the CREATE TABLE).
+SEED_COLUMNS = tuple(line.split()[0] for line in PROMPTS_TABLE[0].splitlines()[1:-1])
 SEED_INDEXES = [sql.replace(" INDEX ", " INDEX IF NOT EXISTS ", 1) for sql in PROMPTS_TABLE[1:]]
 # Times written by other code may be ISO text with a 'T' or an offset, which the
 # models do not read: SQLite's own parser turns them into UTC in our format.

@@ -1,4 +1,4 @@
-"""The prompts table and its named queries."""
+"""Every table as a Peewee model, with its named queries as classmethods."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -9,12 +9,14 @@ from peewee import (
     BigIntegerField,
     BlobField,
     DateTimeField,
+    Field,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
     fn,
 )
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from .db import db
 from .errors import InvalidInput
@@ -55,7 +57,9 @@ class Sort(NamedTuple):
     listings: tuple  # which listings offer it: "list" (all prompts) and "search"
 
 
-class Prompt(Model):
+class PromptColumns(Model):
+    """A prompt's columns, the design document's: the prompts table's and the trash's."""
+
     id = AutoField()
     prompt_text = TextField()
     prompt_hash = TextField(unique=True)
@@ -68,6 +72,8 @@ class Prompt(Model):
     thumbnail_width = IntegerField(null=True)
     thumbnail_height = IntegerField(null=True)
 
+
+class Prompt(PromptColumns):
     class Meta:
         database = db
         table_name = "prompts"
@@ -116,6 +122,12 @@ class Prompt(Model):
     def thumbnail_version(self):
         """The SHA-256 of the thumbnail's bytes: for URLs cached as immutable, and ETags."""
         return getattr(self, "thumbnail_digest", None)
+
+    @classmethod
+    def optional_columns(cls):
+        """The columns a use may leave empty, its model and thumbnail: where two copies of
+        a prompt are merged, what one lacks is filled from the other."""
+        return [field for field in cls._meta.sorted_fields if field.null]
 
     @classmethod
     def card_columns(cls):
@@ -284,3 +296,89 @@ class ImportedFile(Model):
             cls.sha256.in_(list(hashes)), cls.status == cls.IMPORTED
         )
         return {row.sha256 for row in query}
+
+
+class ApiToken(Model):
+    """An API token, kept as its SHA-256 only (tokens.py makes, checks and revokes them)."""
+
+    SCOPES = ("read", "record", "admin")
+    DEFAULT_SCOPES = ("record",)
+
+    id = AutoField()
+    name = TextField()
+    token_hash = TextField(unique=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    last_used_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
+    scopes = TextField(default=" ".join(DEFAULT_SCOPES))
+
+    class Meta:
+        database = db
+        table_name = "api_tokens"
+
+    def allows(self, scope):
+        """True when this token may do what `scope` covers (admin covers everything)."""
+        granted = self.scopes.split()
+        return scope in granted or "admin" in granted
+
+
+class SignInFailure(Model):
+    """A failed admin sign-in from an address (throttle.py counts them)."""
+
+    id = AutoField()
+    address = TextField()
+    failed_at = UTCDateTimeField()
+
+    class Meta:
+        database = db
+        table_name = "sign_in_failures"
+
+
+class AuthState(Model):
+    """One row: the generation an admin session must carry to count. Signing out and a
+    new admin password move it on, so every session cookie issued before stops working,
+    copies included (a signed cookie alone cannot be taken back)."""
+
+    id = IntegerField(primary_key=True)
+    session_generation = BigIntegerField()
+
+    class Meta:
+        database = db
+        table_name = "auth_state"
+
+
+class PromptIndex(FTS5Model):
+    """SQLite: the external-content FTS5 table over prompts.prompt_text (see migrations)."""
+
+    rowid = RowIDField()
+    prompt_text = SearchField()
+
+    class Meta:
+        database = db
+        table_name = "prompts_fts"
+
+
+class PromptDocument(Model):
+    """PostgreSQL's stored search document of each prompt (see migrations)."""
+
+    id = BigIntegerField(primary_key=True)
+    document = Field()  # tsvector
+
+    class Meta:
+        database = db
+        table_name = "prompt_search"
+
+
+class DeletedPrompt(PromptColumns):
+    """A deleted prompt waiting out the undo window, with its thumbnail's digest, when it
+    went and the cleanup it went with (trash.py moves prompts in and out)."""
+
+    id = BigIntegerField(primary_key=True)  # the prompt's own id, which a restore keeps
+    prompt_hash = TextField()  # not unique: a prompt recorded again can be deleted again
+    thumbnail_digest = TextField(null=True)
+    deleted_at = UTCDateTimeField()
+    batch = TextField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "deleted_prompts"

@@ -6,29 +6,17 @@ import sqlite3
 import threading
 from typing import NamedTuple
 
-from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, Value, fn
-from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+from peewee import SQL, Expression, Select, Value, fn
 
-from .db import db, ready
+from .db import ready
 from .engines import is_sqlite
-from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
+from .models import DEFAULT_LIMIT, ModelTotals, Prompt, PromptDocument, PromptIndex, check_limit
 from .paging import Page, after, decode_cursor, encode_cursor, take
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
 # Word characters as the FTS5 unicode61 tokenizer sees them (it splits on "_").
 _WORD = re.compile(r"[^\W_]+")
-
-
-class PromptIndex(FTS5Model):
-    """The external-content FTS5 table over prompts.prompt_text (see migrations)."""
-
-    rowid = RowIDField()
-    prompt_text = SearchField()
-
-    class Meta:
-        database = db
-        table_name = "prompts_fts"
 
 
 def query_terms(query):
@@ -260,17 +248,6 @@ def document_frequency(term, prefix, version=None):
     starting with it)."""
     upper = after_prefix(term) if prefix else term + "\0"
     return sum(doc for _, doc in vocabulary(term, upper, None, version))
-
-
-class PromptDocument(Model):
-    """PostgreSQL's stored search document of each prompt (see migrations)."""
-
-    id = BigIntegerField(primary_key=True)
-    document = Field()  # tsvector
-
-    class Meta:
-        database = db
-        table_name = "prompt_search"
 
 
 class PostgresSearch:

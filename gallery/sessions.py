@@ -9,9 +9,9 @@ of a session cookie.
 """
 
 from flask.sessions import SecureCookieSessionInterface
-from peewee import BigIntegerField, IntegerField, Model
 
 from . import db as database
+from .models import AuthState
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):
@@ -39,19 +39,6 @@ class LeanSessionInterface(SecureCookieSessionInterface):
         if not session and not session.modified and not session.accessed:
             return
         super().save_session(app, session, response)
-
-
-class AuthState(Model):
-    """One row: the generation an admin session must carry to count. Signing out and a
-    new admin password move it on, so every session cookie issued before stops working,
-    copies included (a signed cookie alone cannot be taken back)."""
-
-    id = IntegerField(primary_key=True)
-    session_generation = BigIntegerField()
-
-    class Meta:
-        database = database.db
-        table_name = "auth_state"
 
 
 def session_generation():

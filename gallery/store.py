@@ -95,13 +95,7 @@ def upsert(db, row):
     """Insert, or count one more use: a single atomic statement, no read-then-write."""
     keep_or_replace = {
         column: fn.COALESCE(getattr(EXCLUDED, column.name), column)
-        for column in (
-            Prompt.model,
-            Prompt.thumbnail_data,
-            Prompt.thumbnail_mime,
-            Prompt.thumbnail_width,
-            Prompt.thumbnail_height,
-        )
+        for column in Prompt.optional_columns()
     }
     query = (
         Prompt.insert(row)

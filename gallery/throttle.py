@@ -2,24 +2,14 @@
 
 from datetime import timedelta
 
-from peewee import AutoField, Model, TextField, fn
+from peewee import fn
 
 from . import db as database
 from .errors import TooManyAttempts
-from .models import UTCDateTimeField, utcnow
+from .models import SignInFailure, utcnow
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
-
-
-class SignInFailure(Model):
-    id = AutoField()
-    address = TextField()
-    failed_at = UTCDateTimeField()
-
-    class Meta:
-        database = database.db
-        table_name = "sign_in_failures"
 
 
 def attempt(address):

@@ -12,38 +12,19 @@ import secrets
 from datetime import timedelta
 
 from flask import request
-from peewee import AutoField, DatabaseError, Model, TextField
+from peewee import DatabaseError
 
 from . import db as database
 from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from .models import UTCDateTimeField, utcnow
+from .models import ApiToken, utcnow
 
 PREFIX = "pg_"  # lets secret scanners and people recognise a gallery token
 MAX_NAME_LENGTH = 100
-SCOPES = ("read", "record", "admin")
-DEFAULT_SCOPES = ("record",)
+SCOPES = ApiToken.SCOPES
+DEFAULT_SCOPES = ApiToken.DEFAULT_SCOPES
 # Recording the last use on every request would make every API call a write.
 LAST_USE_PRECISION = timedelta(minutes=1)
 log = logging.getLogger(__name__)
-
-
-class ApiToken(Model):
-    id = AutoField()
-    name = TextField()
-    token_hash = TextField(unique=True)
-    created_at = UTCDateTimeField(default=utcnow)
-    last_used_at = UTCDateTimeField(null=True)
-    revoked_at = UTCDateTimeField(null=True)
-    scopes = TextField(default=" ".join(DEFAULT_SCOPES))
-
-    class Meta:
-        database = database.db
-        table_name = "api_tokens"
-
-    def allows(self, scope):
-        """True when this token may do what `scope` covers (admin covers everything)."""
-        granted = self.scopes.split()
-        return scope in granted or "admin" in granted
 
 
 def digest(token):

@@ -1,19 +1,21 @@
 """Deleting a prompt keeps it aside for UNDO_MINUTES, so the delete can be undone.
 
 A cleanup moves its prompts aside together, as one batch that is undone at once.
+The `db` each function takes is the one behind the models (store passes database.ready()).
 """
 
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from peewee import EXCLUDED, JOIN, Select, Value, fn
+
 from . import engines
 from .config import current_settings
 from .errors import NotFound
-from .models import Prompt, utcnow
+from .models import DeletedPrompt, Prompt, ThumbnailDigest, utcnow
 
-COLUMNS = ", ".join(field.column_name for field in Prompt._meta.sorted_fields)
-GONE_COLUMNS = ", ".join(f"gone.{field.column_name}" for field in Prompt._meta.sorted_fields)
-KEPT_ON_MERGE = ("model", "thumbnail_data", "thumbnail_mime", "thumbnail_width", "thumbnail_height")
+# A prompt's columns, as the prompts table and the trash both name them.
+COLUMNS = [field.name for field in Prompt._meta.sorted_fields]
 
 
 class Deleted(NamedTuple):
@@ -33,7 +35,7 @@ def window():
 
 def as_stored(moment):
     """A datetime as the database stores it (naive UTC)."""
-    return Prompt.last_used_at.db_value(moment)
+    return DeletedPrompt.deleted_at.db_value(moment)
 
 
 def delete(db, prompt_id):
@@ -43,53 +45,53 @@ def delete(db, prompt_id):
 
 def move(db, condition, batch=None):
     """Move the prompts matching a Peewee condition into the trash; how many moved."""
-    chosen, params = Prompt.select(Prompt.id).where(condition).sql()
-    moment = as_stored(utcnow())
-    keep = f"INSERT INTO deleted_prompts ({COLUMNS}, thumbnail_digest, deleted_at, batch)"
+    chosen = Prompt.select(Prompt.id).where(condition)
     # The thumbnail's digest goes along, so a restored picture keeps its URL.
-    digest = "LEFT JOIN thumbnail_digests AS d ON d.id = gone.id"
+    kept = [getattr(DeletedPrompt, name) for name in COLUMNS]
+    kept += [DeletedPrompt.thumbnail_digest, DeletedPrompt.deleted_at, DeletedPrompt.batch]
+    extra = [ThumbnailDigest.digest, Value(as_stored(utcnow())), Value(batch)]
     with db.atomic():
         purge(db)
         if engines.is_sqlite(db):
             # The transaction holds the write lock from its start (IMMEDIATE), so no
             # other writer changes a row between keeping it and deleting it.
-            db.execute_sql(
-                f"{keep} SELECT {GONE_COLUMNS}, d.digest, ?, ? FROM prompts AS gone {digest} "
-                f"WHERE gone.id IN ({chosen})",
-                (moment, batch, *params),
+            gone = (
+                Prompt.select(*Prompt._meta.sorted_fields, *extra)
+                .join(ThumbnailDigest, JOIN.LEFT_OUTER, on=(ThumbnailDigest.id == Prompt.id))
+                .where(Prompt.id.in_(chosen))
             )
-            return db.execute_sql(f"DELETE FROM prompts WHERE id IN ({chosen})", params).rowcount
+            DeletedPrompt.insert_from(gone, kept).as_rowcount().execute()
+            return Prompt.delete().where(Prompt.id.in_(chosen)).execute()
         # One statement: under READ COMMITTED a row could change between two, and the
         # trash would keep a copy that differs from what was deleted.
-        return db.execute_sql(
-            f"WITH gone AS (DELETE FROM prompts WHERE id IN ({chosen}) RETURNING {COLUMNS}) "
-            f"{keep} SELECT {GONE_COLUMNS}, d.digest, %s, %s FROM gone {digest}",
-            (*params, moment, batch),
-        ).rowcount
+        deleted = Prompt.delete().where(Prompt.id.in_(chosen))
+        gone = deleted.returning(*Prompt._meta.sorted_fields).cte("gone")
+        rows = Select([gone], [*(gone.c[name] for name in COLUMNS), *extra]).join(
+            ThumbnailDigest, JOIN.LEFT_OUTER, on=(ThumbnailDigest.id == gone.c.id)
+        )
+        return DeletedPrompt.insert_from(rows, kept).with_cte(gone).as_rowcount().execute()
 
 
 def restore(db, prompt_id):
     """Bring a recently deleted prompt back (merged if it was recorded again meanwhile)."""
     with db.atomic():
         purge(db)
-        found = db.execute_sql(
-            f"SELECT prompt_hash FROM deleted_prompts WHERE id = {db.param}", (prompt_id,)
-        ).fetchone()
+        found = DeletedPrompt.get_or_none(DeletedPrompt.id == prompt_id)
         if not found:
             raise NotFound(
                 f"prompt {prompt_id} cannot be restored: it was never deleted, or "
                 f"more than {current_settings()['UNDO_MINUTES']} minutes ago",
                 "id",
             )
-        bring_back(db, "id", prompt_id)
-    return Prompt.cards().where(Prompt.prompt_hash == found[0]).first()
+        bring_back(db, DeletedPrompt.id == prompt_id)
+    return Prompt.cards().where(Prompt.prompt_hash == found.prompt_hash).first()
 
 
 def restore_batch(db, batch):
     """Bring back every prompt a cleanup removed; how many came back."""
     with db.atomic():
         purge(db)
-        count = bring_back(db, "batch", batch)
+        count = bring_back(db, DeletedPrompt.batch == batch)
     if not count:
         raise NotFound(
             "this cleanup cannot be undone: it removed nothing, was undone already, or "
@@ -99,61 +101,59 @@ def restore_batch(db, batch):
     return count
 
 
-def bring_back(db, column, value):
-    """Move the trash rows whose `column` is `value` back into prompts; how many."""
-    param = db.param
-    least, greatest = engines.scalar_min_max(db)
-    keep = ", ".join(f"{c} = COALESCE(prompts.{c}, excluded.{c})" for c in KEPT_ON_MERGE)
-    db.execute_sql(
-        f"INSERT INTO prompts ({COLUMNS}) SELECT {COLUMNS} FROM deleted_prompts "
-        f"WHERE {column} = {param} ON CONFLICT (prompt_hash) DO UPDATE SET "
-        "total_uses = prompts.total_uses + excluded.total_uses, "
-        f"first_used_at = {least}(prompts.first_used_at, excluded.first_used_at), "
-        f"last_used_at = {greatest}(prompts.last_used_at, excluded.last_used_at), {keep}",
-        (value,),
-    )
+def bring_back(db, condition):
+    """Move the trash rows matching a condition on DeletedPrompt back into prompts; how many."""
+    kept = Prompt.optional_columns()
+    rows = DeletedPrompt.select(*(getattr(DeletedPrompt, name) for name in COLUMNS))
+    Prompt.insert_from(rows.where(condition), Prompt._meta.sorted_fields).on_conflict(
+        conflict_target=[Prompt.prompt_hash],
+        update={
+            Prompt.total_uses: Prompt.total_uses + EXCLUDED.total_uses,
+            Prompt.first_used_at: engines.least(db, Prompt.first_used_at, EXCLUDED.first_used_at),
+            Prompt.last_used_at: engines.greatest(db, Prompt.last_used_at, EXCLUDED.last_used_at),
+            **{column: fn.COALESCE(column, getattr(EXCLUDED, column.name)) for column in kept},
+        },
+    ).as_rowcount().execute()
     # A merged prompt that had a picture keeps it, and its digest; else the trash's.
-    db.execute_sql(
-        "INSERT INTO thumbnail_digests (id, digest) SELECT p.id, t.thumbnail_digest "
-        "FROM deleted_prompts AS t JOIN prompts AS p ON p.prompt_hash = t.prompt_hash "
-        f"WHERE t.{column} = {param} AND t.thumbnail_digest IS NOT NULL "
-        "ON CONFLICT (id) DO NOTHING",
-        (value,),
+    digests = (
+        DeletedPrompt.select(Prompt.id, DeletedPrompt.thumbnail_digest)
+        .join(Prompt, on=(Prompt.prompt_hash == DeletedPrompt.prompt_hash))
+        .where(condition, DeletedPrompt.thumbnail_digest.is_null(False))
     )
-    emptied = db.execute_sql(f"DELETE FROM deleted_prompts WHERE {column} = {param}", (value,))
-    return emptied.rowcount
+    ThumbnailDigest.insert_from(digests, [ThumbnailDigest.id, ThumbnailDigest.digest]).on_conflict(
+        conflict_target=[ThumbnailDigest.id], action="NOTHING"
+    ).as_rowcount().execute()
+    return DeletedPrompt.delete().where(condition).execute()
 
 
 def batch_examples(db, batch, limit=20):
     """[(id, prompt_text)] of the first prompts a cleanup moved into the trash."""
-    return db.execute_sql(
-        f"SELECT id, prompt_text FROM deleted_prompts WHERE batch = {db.param} "
-        f"ORDER BY id LIMIT {int(limit)}",
-        (batch,),
-    ).fetchall()
+    query = DeletedPrompt.select(DeletedPrompt.id, DeletedPrompt.prompt_text)
+    query = query.where(DeletedPrompt.batch == batch).order_by(DeletedPrompt.id)
+    return list(query.limit(int(limit)).tuples())
 
 
 def recent(db):
     """[Deleted] that can still be restored, newest first; a cleanup is one line."""
     purge(db)
-    singles = db.execute_sql(
-        "SELECT id, prompt_text, deleted_at FROM deleted_prompts WHERE batch IS NULL"
-    ).fetchall()
-    batches = db.execute_sql(
-        "SELECT d.id, d.prompt_text, d.deleted_at, d.batch, b.moved "
-        "FROM (SELECT batch, MIN(id) AS lowest, COUNT(*) AS moved FROM deleted_prompts "
-        "WHERE batch IS NOT NULL GROUP BY batch) AS b JOIN deleted_prompts AS d ON d.id = b.lowest"
-    ).fetchall()
-    entries = [
-        Deleted(i, text, Prompt.last_used_at.python_value(at), *rest)
-        for i, text, at, *rest in [*singles, *batches]
-    ]
+    line = [DeletedPrompt.id, DeletedPrompt.prompt_text, DeletedPrompt.deleted_at]
+    singles = DeletedPrompt.select(*line).where(DeletedPrompt.batch.is_null())
+    lowest = DeletedPrompt.alias("lowest")
+    grouped = (
+        lowest.select(
+            lowest.batch, fn.MIN(lowest.id).alias("lowest"), fn.COUNT(lowest.id).alias("moved")
+        )
+        .where(lowest.batch.is_null(False))
+        .group_by(lowest.batch)
+        .alias("b")
+    )
+    batches = DeletedPrompt.select(*line, DeletedPrompt.batch, grouped.c.moved).join(
+        grouped, on=(DeletedPrompt.id == grouped.c.lowest)
+    )
+    entries = [Deleted(*row) for row in [*singles.tuples(), *batches.tuples()]]
     return sorted(entries, key=lambda entry: entry.deleted_at, reverse=True)
 
 
 def purge(db):
     """Remove for good what has been in the trash longer than the undo window."""
-    db.execute_sql(
-        f"DELETE FROM deleted_prompts WHERE deleted_at < {db.param}",
-        (as_stored(utcnow() - window()),),
-    )
+    DeletedPrompt.delete().where(DeletedPrompt.deleted_at < utcnow() - window()).execute()
