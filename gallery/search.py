@@ -1,7 +1,6 @@
 """Full-text search over prompts: the only module that knows how the engine does it."""
 
 import functools
-import re
 import sqlite3
 import threading
 from typing import NamedTuple
@@ -12,11 +11,10 @@ from .db import ready
 from .engines import is_sqlite
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, PromptDocument, PromptIndex, check_limit
 from .paging import Page, after, decode_cursor, encode_cursor, take
+from .words import FTS5_TOKENIZER, words
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
-# Word characters as the FTS5 unicode61 tokenizer sees them (it splits on "_").
-_WORD = re.compile(r"[^\W_]+")
 
 
 def query_terms(query):
@@ -24,10 +22,7 @@ def query_terms(query):
     then spells them as its index does (SqliteSearch.terms, PostgresSearch.query)."""
     if not isinstance(query, str):
         return []
-    # Neither casefold() nor NFKC: the index only lowercases, so "straße" must stay
-    # "straße", and "ŉ" must not become "ʼn".
-    words = _WORD.findall(query.lower())
-    return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
+    return [w[:MAX_TERM_LENGTH] for w in words(query)[:MAX_TERMS]]
 
 
 def search_prompts(query, model=None, sort=None, limit=DEFAULT_LIMIT, cursor=None):
@@ -175,10 +170,9 @@ def quote(word):
     return '"' + word.replace('"', '""') + '"'
 
 
-# The tokenizer of prompts_fts (migration 2). Python's own case and accent folding
-# differ from it ("ß", accents outside Latin, newer Unicode), so query words are put
-# through the same tokenizer, in a table in memory, to look them up in the index.
-TOKENIZER = "unicode61 remove_diacritics 2"
+# Python's own case and accent folding differ from prompts_fts's tokenizer in places
+# (tests/test_words.py lists them), so query words are put through the same tokenizer,
+# in a table in memory, to look them up in the index.
 _tokenizer = threading.local()
 
 
@@ -188,7 +182,7 @@ def index_words(text):
     connection = getattr(_tokenizer, "connection", None)
     if connection is None:
         connection = _tokenizer.connection = sqlite3.connect(":memory:", isolation_level=None)
-        connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{TOKENIZER}')")
+        connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{FTS5_TOKENIZER}')")
         connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
     connection.execute("BEGIN")
     try:

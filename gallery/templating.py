@@ -1,11 +1,11 @@
 """Jinja filters: highlighted search matches, relative and exact times, sizes."""
 
-import functools
 import re
 
 from markupsafe import Markup, escape
 
 from .models import utcnow
+from .words import starting_with
 
 _UNITS = [
     (365 * 86400, "year"),
@@ -20,7 +20,7 @@ def highlight(text, terms):
     """The text escaped, with whole words that start with a search term wrapped in <mark>."""
     if not terms:
         return escape(text)
-    pattern = term_pattern(tuple(terms))
+    pattern = starting_with(tuple(terms))
     parts, position = [], 0
     for match in pattern.finditer(text):
         parts.append(escape(text[position : match.start()]))
@@ -38,13 +38,6 @@ _BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 def plain(text):
     """Text for a title or an attribute: bidirectional controls removed (still escaped later)."""
     return _BIDI_CONTROLS.sub("", text or "")
-
-
-@functools.lru_cache(maxsize=256)
-def term_pattern(terms):
-    """Words starting with any term; compiled once per search, not once per card."""
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
 
 
 def ago(moment, now=None):
