@@ -91,12 +91,9 @@ def find_images(paths, recursive=False):
 
 
 def file_hash(path):
-    """SHA-256 of a file's content, read in blocks."""
-    digest = hashlib.sha256()
+    """SHA-256 of a file's content, read in blocks (never whole into memory)."""
     with open(path, "rb") as file:
-        while block := file.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def scan_file(job):
