@@ -1,5 +1,6 @@
 """`flask gallery ...` commands: thin wrappers over store, search and demo."""
 
+import functools
 import sqlite3
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ def fail_clearly(command):
     """Turn InvalidInput, or a database that is locked, read-only or unreachable, into one
     `Error: ...` line and a non-zero exit."""
 
+    @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
@@ -41,8 +43,6 @@ def fail_clearly(command):
                 message = f"{unavailable.message} ({message})"
             raise click.ClickException(message) from None
 
-    wrapper.__name__ = command.__name__
-    wrapper.__doc__ = command.__doc__
     return wrapper
 
 
