@@ -181,7 +181,7 @@ def clean_time(used_at):
         return utcnow()
     if isinstance(used_at, str):
         try:
-            used_at = datetime.fromisoformat(used_at.strip().replace("Z", "+00:00"))
+            used_at = datetime.fromisoformat(used_at.strip())  # a trailing Z too
         except ValueError:
             raise InvalidInput(f"used_at is not an ISO 8601 time: {used_at!r}", "used_at") from None
     if not isinstance(used_at, datetime):
