@@ -125,7 +125,7 @@ def scan(source, name, sha256, options, mtime):
 def start_worker():
     """Set up a worker process: Ctrl-C is left to the main process, which stops the pool
     cleanly, and libvips keeps to one thread, as the workers already share out the cores
-    (its own threads on top of them made two workers 6% slower)."""
+    (its own threads on top of them made two workers slower, not faster)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     vips_thumbnails.use_one_thread()
 

@@ -80,8 +80,8 @@ class SqliteSearch:
     fts5vocab table). A word in most prompts is cheapest found by walking the sort
     index and checking each row against the index until a page is full; a rarer one
     by collecting its matches and sorting those. bm25 ranks at most RANK_AT_MOST
-    candidates - the newest matches - so a word in 80% of a million prompts ranks
-    2,000 rows, not 800,000.
+    candidates - the newest matches - so a word in most of a million prompts ranks
+    RANK_AT_MOST rows, not hundreds of thousands.
     """
 
     WALK_ABOVE = 0.05  # share of prompts matching above which walking the index wins
@@ -132,8 +132,8 @@ class SqliteSearch:
         scan: driving it from a list of ids would count them once per id). Finding
         RANK_AT_MOST matches of a model means checking about RANK_AT_MOST / (its share)
         matches; each check is a lookup of the prompt, unless the model is small
-        enough that listing its ids once costs less. At a million prompts, a model
-        with 1% of them and a common word: 80-130 ms by lookups, 20-32 ms by list.
+        enough that listing its ids once costs less (for a small model and a common
+        word, by several times: bench/RESULTS.md, "Figures behind the code").
         """
         of_model = ModelTotals.prompts_of(model)
         total = plan.prompts
@@ -151,7 +151,7 @@ class SqliteSearch:
 
         The last word is a prefix. When it stands for a few indexed words they are
         spelled out ("detailed" OR "detailer"): FTS5 merges a prefix's doclists anew
-        on every lookup, which made checking rows one by one 1,000 times slower.
+        on every lookup, which made checking rows one by one orders of magnitude slower.
         """
         version = index_version()  # read once: it also holds the number of prompts
         total = max(version[1] or 0, 1)
@@ -213,8 +213,8 @@ def index_words(text):
         connection.execute("ROLLBACK")
 
 
-# fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
-# in 800,000 prompts), so answers are kept while the index stays the same. FTS5 counts
+# fts5vocab counts a word's documents by reading its whole doclist (slow for a common
+# word in a large store), so answers are kept while the index stays the same. FTS5 counts
 # its writes in its structure record (row 10 of prompts_fts_data), so that record
 # changes with every insert, delete or restore, in any process.
 _vocabulary = {}

@@ -1,6 +1,8 @@
 """The write path and the store's reads for callers: one statement or transaction each.
 
-Flask-free: the API, the CLI, the importer and Python scripts all come through here.
+With or without a Flask app (inside one it reads the app's settings, outside them the
+GALLERY_* environment): the API, the CLI, the importer and Python scripts all come
+through here.
 """
 
 import hashlib

@@ -1,9 +1,9 @@
 """The accelerated thumbnail path: libvips (pyvips), used for PNG and WebP when installed.
 
-libvips decodes PNG 1.2-1.7x faster than Pillow and shrinks while it decodes, so imports of
+libvips decodes PNG faster than Pillow and shrinks while it decodes, so imports of
 diffusion PNGs go faster. JPEG stays with Pillow: its draft mode decodes at a reduced DCT
-scale and, with the WebP encoder, beats libvips' thumbnailer on photos (bench/
-thumbnail_speed.py). Its answers match thumbnails.py's: same size rules, upright,
+scale and, with the WebP encoder, beats libvips' thumbnailer on photos (bench/RESULTS.md,
+bench/thumbnail_speed.py). Its answers match thumbnails.py's: same size rules, upright,
 8-bit sRGB, alpha kept only when some pixel is see-through, metadata dropped, and the same
 refusals (too many pixels before decoding, truncated files, not an image).
 """
@@ -80,7 +80,8 @@ def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
 def png_size(data):
     """(width, height) from a PNG's IHDR chunk, which must come first; else None.
 
-    Read by hand: asking libvips for the header cost 2% of a whole 1024-pixel thumbnail.
+    Read by hand: asking libvips for the header costs a measurable share of a whole
+    thumbnail, and the IHDR chunk holds the answer at a fixed place.
     """
     if data.startswith(PNG_MAGIC) and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
