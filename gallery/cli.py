@@ -13,7 +13,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, sessions, store, tokens
-from .errors import InvalidInput, database_failure
+from .errors import GalleryError, InvalidInput, database_failure
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -25,14 +25,14 @@ def init_app(app):
 
 
 def fail_clearly(command):
-    """Turn InvalidInput, or a database that is locked, read-only or unreachable, into one
-    `Error: ...` line and a non-zero exit."""
+    """Turn a GalleryError (bad input, not found, ...), or a database that is locked,
+    read-only or unreachable, into one `Error: ...` line and a non-zero exit."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except InvalidInput as exc:
+        except GalleryError as exc:
             raise click.ClickException(exc.message) from None
         except (DatabaseError, InterfaceError, sqlite3.Error, MaxConnectionsExceeded) as exc:
             # The operator at the terminal may see the driver's words (host, port, file);
