@@ -101,9 +101,11 @@ def make_thumbnail(
         needed = max(vips_thumbnails.interlaced_png_bytes(data), DECODE_MEMORY_LIMIT // 2)
         with DECODING.hold(needed):
             try:
-                made = vips_thumbnails.vips_thumbnail(
-                    data, max_side, quality, max_pixels, ThumbnailError, max_memory
+                made = vips_thumbnails.webp_thumbnail(
+                    data, max_side, quality, max_pixels, max_memory
                 )
+            except vips_thumbnails.Refused as exc:
+                raise ThumbnailError(str(exc)) from None
             finally:
                 _give_back(needed)
         return Thumbnail(made[0], "image/webp", made[1], made[2])

@@ -45,19 +45,21 @@ def handles(data):
     return data.startswith(PNG_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
-def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
-    """(webp bytes, width, height).
+class Refused(Exception):
+    """An image libvips will not thumbnail; the message is the reason (thumbnails.py
+    turns it into a ThumbnailError, as its Pillow path would raise)."""
 
-    Raises `error` (ThumbnailError) with a reason, as the Pillow path would.
-    """
+
+def webp_thumbnail(data, max_side, quality, max_pixels, max_memory):
+    """(webp bytes, width, height), or Refused with a reason."""
     try:
         width, height = png_size(data) or header_size(data)
         limit = min(max_pixels, PILLOW_LIMIT)
         if width * height > limit:
-            raise error(f"image too large: {width}x{height} pixels exceeds the limit of {limit}")
+            raise Refused(f"image too large: {width}x{height} pixels exceeds the limit of {limit}")
         needed = interlaced_png_bytes(data)
         if needed > max_memory:
-            raise error(
+            raise Refused(
                 f"image too large to decode: {width}x{height} interlaced PNG would take "
                 f"{needed // 2**20} MB, more than the limit of {max_memory // 2**20} MB"
             )
@@ -73,7 +75,7 @@ def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
         thumb = eight_bit_srgb(thumb)
         encoded = thumb.webpsave_buffer(Q=quality, keep="none", effort=4)
     except pyvips.Error as exc:
-        raise error(reason(str(exc))) from None
+        raise Refused(reason(str(exc))) from None
     return encoded, thumb.width, thumb.height
 
 
