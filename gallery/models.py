@@ -17,7 +17,7 @@ from peewee import (
 
 from .db import db
 from .errors import InvalidInput
-from .paging import after, decode_cursor, encode_cursor, take
+from .paging import after, decode_cursor, encode_cursor, page_from_rows
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
@@ -135,7 +135,7 @@ class Prompt(Model):
         def cursor_of(row):
             return encode_cursor(sort, getattr(row, column.name), row.id)
 
-        return take(query.limit(limit + 1), limit, cursor_of)
+        return page_from_rows(query.limit(limit + 1), limit, cursor_of)
 
     @classmethod
     def models(cls):

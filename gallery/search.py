@@ -13,7 +13,7 @@ from .db import db, ready
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
-from .paging import Page, after, decode_cursor, encode_cursor, take
+from .paging import Page, after, decode_cursor, encode_cursor, page_from_rows
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
@@ -65,7 +65,7 @@ def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cur
     def cursor_of(row):
         return encode_cursor("relevance", row.score, row.id, snapshot)
 
-    return take(query, limit, cursor_of)
+    return page_from_rows(query, limit, cursor_of)
 
 
 def newest_prompt_id():
