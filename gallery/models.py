@@ -17,7 +17,7 @@ from peewee import (
 
 from .db import db
 from .errors import InvalidInput
-from .paging import after, decode_cursor, encode_cursor, page_from_rows
+from .paging import decode_cursor, encode_cursor, page_from_rows, rows_after
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
@@ -130,7 +130,7 @@ class Prompt(Model):
         if cursor:
             key_type = datetime if isinstance(column, DateTimeField) else int
             key, row_id, _ = decode_cursor(cursor, sort, key_type)
-            query = query.where(after(column, cls.id, key, row_id, descending))
+            query = query.where(rows_after(column, cls.id, key, row_id, descending))
 
         def cursor_of(row):
             return encode_cursor(sort, getattr(row, column.name), row.id)

@@ -74,7 +74,7 @@ def check_key(key, key_type):
     return None
 
 
-def after(column, id_column, key, row_id, descending):
+def rows_after(column, id_column, key, row_id, descending):
     """Rows after (key, id) when ordered by column (ascending or not), then id ascending.
 
     Written as `key <= v AND (...)` rather than a row value so the first term

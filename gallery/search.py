@@ -13,7 +13,7 @@ from .db import db, ready
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
-from .paging import Page, after, decode_cursor, encode_cursor, page_from_rows
+from .paging import Page, decode_cursor, encode_cursor, page_from_rows, rows_after
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
@@ -357,7 +357,7 @@ def best_cards(candidates, descending, limit, resume=None):
         anchor = Select(columns=[fn.COALESCE(now, resume.key).alias("score")])
         anchor = anchor.cte("anchor", materialized=True)
         page = Select([source, anchor], [source.c.id, source.c.score]).where(
-            after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
+            rows_after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
         )
     score, prompt_id = source.c.score, source.c.id
     page = page.order_by(score.desc() if descending else score, prompt_id).limit(limit)
