@@ -31,7 +31,7 @@ def window():
     return timedelta(minutes=float(current_settings()["UNDO_MINUTES"]))
 
 
-def as_stored(moment):
+def naive_utc(moment):
     """A datetime as the database stores it (naive UTC)."""
     return Prompt.last_used_at.db_value(moment)
 
@@ -44,7 +44,7 @@ def delete(db, prompt_id):
 def move(db, condition, batch=None):
     """Move the prompts matching a Peewee condition into the trash; how many moved."""
     chosen, params = Prompt.select(Prompt.id).where(condition).sql()
-    moment = as_stored(utcnow())
+    moment = naive_utc(utcnow())
     keep = f"INSERT INTO deleted_prompts ({COLUMNS}, thumbnail_digest, deleted_at, batch)"
     # The thumbnail's digest goes along, so a restored picture keeps its URL.
     digest = "LEFT JOIN thumbnail_digests AS d ON d.id = gone.id"
@@ -155,5 +155,5 @@ def purge(db):
     """Remove for good what has been in the trash longer than the undo window."""
     db.execute_sql(
         f"DELETE FROM deleted_prompts WHERE deleted_at < {db.param}",
-        (as_stored(utcnow() - window()),),
+        (naive_utc(utcnow() - window()),),
     )
