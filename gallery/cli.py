@@ -56,7 +56,7 @@ def describe(prompt):
 @fail_clearly
 def init_db():
     """Create or migrate the schema (also happens on first use)."""
-    version = db.migrate(db.ready())
+    version = db.migrate(db.migrated_database())
     click.echo(f"Database ready at schema version {version}.")
 
 
@@ -174,7 +174,7 @@ def write_setting(path, name, value):
 @fail_clearly
 def import_images(paths, recursive, model, dry_run, workers):
     """Import AI-generated images, reading the prompt each generator embeds."""
-    db.ready()  # a database that cannot be reached fails here, not under the progress bar
+    db.migrated_database()  # an unreachable database fails here, not under the progress bar
     total = len(importer.find_images(paths, recursive)[0])
     started = time.monotonic()
 

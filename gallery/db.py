@@ -27,7 +27,7 @@ def use_database(database):
     db.initialize(database)
 
 
-def ready():
+def migrated_database():
     """The current database behind the proxy, migrated; for any caller.
 
     Inside an app context that is the app's database; in a plain script, the

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from .db import db, ready
+from .db import db, migrated_database
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
@@ -45,7 +45,7 @@ def query_terms(query):
 
 def search_prompts(query, model=None, sort="relevance", limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
-    engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
+    engine = SqliteSearch if is_sqlite(migrated_database()) else PostgresSearch
     if sort != "relevance" and sort not in Prompt.SORTS:
         choices = ", ".join(["relevance", *Prompt.SORTS])
         raise InvalidInput(f"unknown sort {sort!r}; choose one of: {choices}", "sort")
@@ -224,7 +224,7 @@ VOCABULARY_ENTRIES = 2048
 def index_version():
     """(the index's structure record, number of prompts): changes with every write."""
     return (
-        ready()
+        migrated_database()
         .execute_sql(
             "SELECT (SELECT block FROM prompts_fts_data WHERE id = 10), "
             "(SELECT SUM(prompts) FROM model_totals)"
@@ -235,7 +235,7 @@ def index_version():
 
 def vocabulary(lower, upper, limit, version=None):
     """[(word, documents)] of indexed words in [lower, upper), at most `limit` of them."""
-    database = ready()
+    database = migrated_database()
     version = version or index_version()
     key = (id(database), lower, upper, limit)
     cached = _vocabulary.get(key)

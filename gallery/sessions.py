@@ -56,13 +56,13 @@ class AuthState(Model):
 
 def session_generation():
     """The generation new admin sessions get and live ones must match."""
-    database.ready()
+    database.migrated_database()
     return AuthState.select(AuthState.session_generation).where(AuthState.id == 1).scalar()
 
 
 def end_admin_sessions():
     """Make every admin session issued so far invalid, on every host and worker."""
-    database.ready()
+    database.migrated_database()
     AuthState.update(session_generation=AuthState.session_generation + 1).where(
         AuthState.id == 1
     ).execute()

@@ -68,7 +68,7 @@ def record_use(
         raise InvalidInput("give a thumbnail or an image, not both", "image")
     else:
         thumbnail_error = None
-    db = database.ready()
+    db = database.migrated_database()
     row = {
         Prompt.prompt_text: text,
         Prompt.prompt_hash: prompt_hash(text),
@@ -212,7 +212,7 @@ def file_time(moment):
 
 def get_prompt(prompt_id):
     """The prompt with this id (no BLOB), or NotFound."""
-    database.ready()
+    database.migrated_database()
     prompt = Prompt.cards().where(Prompt.id == check_id(prompt_id)).first()
     if prompt is None:
         raise NotFound(f"no prompt with id {prompt_id}", "id")
@@ -227,7 +227,7 @@ class StoredThumbnail(NamedTuple):
 
 def get_thumbnail(prompt_id):
     """A prompt's thumbnail (data, mime, version) in one indexed read, or NotFound."""
-    db = database.ready()
+    db = database.migrated_database()
     # Plain SQL: this is the hottest route, and building the query cost more than running it.
     row = db.execute_sql(
         "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
@@ -245,7 +245,7 @@ def get_thumbnail(prompt_id):
 
 def list_prompts(sort="recent", model=None, cursor=None, limit=DEFAULT_LIMIT):
     """A Page of prompts in a user sort order, optionally for one model."""
-    database.ready()
+    database.migrated_database()
     return Prompt.page(sort, model, cursor, limit)
 
 
@@ -261,18 +261,18 @@ def recent(limit=10, model=None):
 
 def delete_prompt(prompt_id):
     """Delete a prompt and its thumbnail (restorable for UNDO_MINUTES), or NotFound."""
-    if not trash.delete(database.ready(), check_id(prompt_id)):
+    if not trash.delete(database.migrated_database(), check_id(prompt_id)):
         raise NotFound(f"no prompt with id {prompt_id}", "id")
 
 
 def restore_prompt(prompt_id):
     """Undo a recent delete; returns the prompt as it now stands, or NotFound."""
-    return trash.restore(database.ready(), check_id(prompt_id))
+    return trash.restore(database.migrated_database(), check_id(prompt_id))
 
 
 def recently_deleted():
     """[trash.Deleted] of deletes and cleanups that can still be undone, newest first."""
-    return trash.recent(database.ready())
+    return trash.recent(database.migrated_database())
 
 
 def check_id(prompt_id):
@@ -311,7 +311,7 @@ def cleanup(
     condition = cleanup_condition(without_thumbnail, cutoff)
     if highest_id is not None:
         condition &= Prompt.id <= clean_highest_id(highest_id)
-    db = database.ready()
+    db = database.migrated_database()
     if dry_run:
         highest = Prompt.select(fn.MAX(Prompt.id)).where(condition).scalar()
         # Counted up to that id, so the count is what a confirmation with it removes.
@@ -332,7 +332,7 @@ def restore_cleanup(batch):
     """Undo a recent cleanup as a whole; returns how many prompts came back, or NotFound."""
     if not (isinstance(batch, str) and len(batch) == 32 and batch.isascii() and batch.isalnum()):
         raise NotFound(f"no cleanup {batch!r} to undo", "batch")
-    return trash.restore_batch(database.ready(), batch)
+    return trash.restore_batch(database.migrated_database(), batch)
 
 
 def cleanup_cutoff(unused_for_days, cutoff=None):
@@ -410,7 +410,7 @@ class Stats:
 
 def get_stats():
     """Totals, thumbnail coverage and size, per-model counts and activity span."""
-    db = database.ready()
+    db = database.migrated_database()
     models = ModelTotals.in_use()  # kept by triggers: no scan of the prompts
     prompts = sum(m.prompts for m in models)
     with_thumbnail = sum(m.with_thumbnail for m in models)
@@ -432,12 +432,12 @@ def get_stats():
 
 def backup(path):
     """Write a consistent copy of the live store to a new file; return its size."""
-    return engines.backup_to(database.ready(), path)
+    return engines.backup_to(database.migrated_database(), path)
 
 
 def restore(path):
     """Replace the live store with a checked backup; the old file is kept beside it."""
-    db = database.ready()
+    db = database.migrated_database()
     kept = engines.restore_from(db, path, len(MIGRATIONS))
     database.migrate(db)  # an older backup comes up to today's schema
     return kept
@@ -445,7 +445,7 @@ def restore(path):
 
 def optimize():
     """Optimize the database; return its size in bytes (before, after)."""
-    db = database.ready()
+    db = database.migrated_database()
     before = engines.database_size(db)
     engines.optimize(db)
     return before, engines.database_size(db)

@@ -31,7 +31,7 @@ def attempt(address):
     attempts per window reach the password check. A refused attempt takes its row back,
     so waiting out the window is enough. A failed check leaves the row as the failure.
     """
-    database.ready()
+    database.migrated_database()
     now = utcnow()
     SignInFailure.delete().where(SignInFailure.failed_at <= now - WINDOW).execute()
     row = SignInFailure.create(address=address, failed_at=now)
@@ -51,5 +51,5 @@ def attempt(address):
 
 def forget(address):
     """A successful sign-in clears the address's failures."""
-    database.ready()
+    database.migrated_database()
     SignInFailure.delete().where(SignInFailure.address == address).execute()
