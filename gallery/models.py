@@ -15,7 +15,7 @@ from peewee import (
     fn,
 )
 
-from .db import db
+from .db import proxy
 from .errors import InvalidInput
 from .paging import decode_cursor, encode_cursor, page_from_rows, rows_after
 
@@ -57,7 +57,7 @@ class Prompt(Model):
     thumbnail_height = IntegerField(null=True)
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompts"
 
     # User-facing sort keys -> (column, descending), the id ascending breaking ties.
@@ -153,7 +153,7 @@ class ModelTotals(Model):
     thumbnail_bytes = IntegerField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "model_totals"
 
     @property
@@ -179,7 +179,7 @@ class ThumbnailDigest(Model):
     digest = TextField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "thumbnail_digests"
 
     @classmethod
@@ -219,7 +219,7 @@ class ImportedFile(Model):
     imported_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "imported_files"
 
     @classmethod

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from peewee import SQL, BigIntegerField, Expression, Field, Model, Select, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from .db import db, migrated_database
+from .db import migrated_database, proxy
 from .engines import is_sqlite
 from .errors import InvalidInput
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, check_limit
@@ -28,7 +28,7 @@ class PromptIndex(FTS5Model):
     prompt_text = SearchField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompts_fts"
 
 
@@ -272,7 +272,7 @@ class PromptDocument(Model):
     document = Field()  # tsvector
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompt_search"
 
 

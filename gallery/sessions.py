@@ -50,7 +50,7 @@ class AuthState(Model):
     session_generation = BigIntegerField()
 
     class Meta:
-        database = database.db
+        database = database.proxy
         table_name = "auth_state"
 
 

@@ -18,7 +18,7 @@ class SignInFailure(Model):
     failed_at = UTCDateTimeField()
 
     class Meta:
-        database = database.db
+        database = database.proxy
         table_name = "sign_in_failures"
 
 

@@ -37,7 +37,7 @@ class ApiToken(Model):
     scopes = TextField(default=" ".join(DEFAULT_SCOPES))
 
     class Meta:
-        database = database.db
+        database = database.proxy
         table_name = "api_tokens"
 
     def allows(self, scope):
@@ -90,7 +90,7 @@ def note_use(token, now):
     if token.last_used_at is not None and now - token.last_used_at < LAST_USE_PRECISION:
         return
     try:
-        with database.db.atomic():
+        with database.proxy.atomic():
             ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
     except DatabaseError as exc:
         log.warning("could not record the last use of token %r: %s", token.name, exc)
