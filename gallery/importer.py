@@ -18,8 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import db as database
-from . import store, vips_thumbnails
+from . import db, store, vips_thumbnails
 from .config import current_settings
 from .errors import InvalidInput
 from .metadata import Generation, extract_raw, interpret
@@ -168,7 +167,7 @@ def import_paths(paths, recursive=False, model=None, dry_run=False, workers=None
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise InvalidInput("workers must be at least 1", "workers")
-    database.migrated_database()
+    db.migrated_database()
     files, missing = find_images(paths, recursive)
     report = ImportReport(dry_run=dry_run, failed=list(missing))
     progress = progress or (lambda path: None)
@@ -242,13 +241,13 @@ def write_batch(batch, model, report):
 
     def attempt():
         written = ImportReport()
-        with database.migrated_database().atomic():
+        with db.migrated_database().atomic():
             for scan in batch:
                 write_scan(scan, model, written)
         return written
 
     if batch:
-        report.add(database.retry_when_busy(attempt))
+        report.add(db.retry_when_busy(attempt))
 
 
 def write_scan(scan, model, report):
@@ -315,7 +314,7 @@ class UploadResult:
 def import_upload(name, data, model=None):
     """Import one uploaded image through the same path as folders; never raises on bad files."""
     sha256 = hashlib.sha256(data).hexdigest()
-    database.migrated_database()
+    db.migrated_database()
     if ImportedFile.imported_among([sha256]):
         return UploadResult(name, "already imported", "this file was imported before")
     options = store.thumbnail_options(current_settings())
@@ -344,7 +343,7 @@ class ReparseReport:
 def reparse():
     """Re-interpret every stored raw metadata with today's readers, one file at a time."""
     report = ReparseReport()
-    database.migrated_database()
+    db.migrated_database()
     last_id = 0
     while True:
         records = list(
@@ -391,7 +390,7 @@ def recover(record, generation):
             thumbnail = make_thumbnail(path, **store.thumbnail_options(current_settings()))
         except ThumbnailError:
             thumbnail = None
-    with database.migrated_database().atomic():
+    with db.migrated_database().atomic():
         recorded = store.record_use(
             generation.prompt,
             model=generation.model,

@@ -11,7 +11,7 @@ of a session cookie.
 from flask.sessions import SecureCookieSessionInterface
 from peewee import BigIntegerField, IntegerField, Model
 
-from . import db as database
+from . import db
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):
@@ -50,19 +50,19 @@ class AuthState(Model):
     session_generation = BigIntegerField()
 
     class Meta:
-        database = database.proxy
+        database = db.proxy
         table_name = "auth_state"
 
 
 def session_generation():
     """The generation new admin sessions get and live ones must match."""
-    database.migrated_database()
+    db.migrated_database()
     return AuthState.select(AuthState.session_generation).where(AuthState.id == 1).scalar()
 
 
 def end_admin_sessions():
     """Make every admin session issued so far invalid, on every host and worker."""
-    database.migrated_database()
+    db.migrated_database()
     AuthState.update(session_generation=AuthState.session_generation + 1).where(
         AuthState.id == 1
     ).execute()

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from peewee import AutoField, Model, TextField, fn
 
-from . import db as database
+from . import db
 from .errors import TooManyAttempts
 from .models import UTCDateTimeField, utcnow
 
@@ -18,7 +18,7 @@ class SignInFailure(Model):
     failed_at = UTCDateTimeField()
 
     class Meta:
-        database = database.proxy
+        database = db.proxy
         table_name = "sign_in_failures"
 
 
@@ -31,7 +31,7 @@ def attempt(address):
     attempts per window reach the password check. A refused attempt takes its row back,
     so waiting out the window is enough. A failed check leaves the row as the failure.
     """
-    database.migrated_database()
+    db.migrated_database()
     now = utcnow()
     SignInFailure.delete().where(SignInFailure.failed_at <= now - WINDOW).execute()
     row = SignInFailure.create(address=address, failed_at=now)
@@ -51,5 +51,5 @@ def attempt(address):
 
 def forget(address):
     """A successful sign-in clears the address's failures."""
-    database.migrated_database()
+    db.migrated_database()
     SignInFailure.delete().where(SignInFailure.address == address).execute()

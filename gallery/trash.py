@@ -36,44 +36,45 @@ def naive_utc(moment):
     return Prompt.last_used_at.db_value(moment)
 
 
-def delete(db, prompt_id):
+def delete(database, prompt_id):
     """Move one prompt into the trash; False when there was no such prompt."""
-    return move(db, Prompt.id == prompt_id) > 0
+    return move(database, Prompt.id == prompt_id) > 0
 
 
-def move(db, condition, batch=None):
+def move(database, condition, batch=None):
     """Move the prompts matching a Peewee condition into the trash; how many moved."""
     chosen, params = Prompt.select(Prompt.id).where(condition).sql()
     moment = naive_utc(utcnow())
     keep = f"INSERT INTO deleted_prompts ({COLUMNS}, thumbnail_digest, deleted_at, batch)"
     # The thumbnail's digest goes along, so a restored picture keeps its URL.
     digest = "LEFT JOIN thumbnail_digests AS d ON d.id = gone.id"
-    with db.atomic():
-        purge(db)
-        if engines.is_sqlite(db):
+    with database.atomic():
+        purge(database)
+        if engines.is_sqlite(database):
             # The transaction holds the write lock from its start (IMMEDIATE), so no
             # other writer changes a row between keeping it and deleting it.
-            db.execute_sql(
+            database.execute_sql(
                 f"{keep} SELECT {GONE_COLUMNS}, d.digest, ?, ? FROM prompts AS gone {digest} "
                 f"WHERE gone.id IN ({chosen})",
                 (moment, batch, *params),
             )
-            return db.execute_sql(f"DELETE FROM prompts WHERE id IN ({chosen})", params).rowcount
+            deleted = database.execute_sql(f"DELETE FROM prompts WHERE id IN ({chosen})", params)
+            return deleted.rowcount
         # One statement: under READ COMMITTED a row could change between two, and the
         # trash would keep a copy that differs from what was deleted.
-        return db.execute_sql(
+        return database.execute_sql(
             f"WITH gone AS (DELETE FROM prompts WHERE id IN ({chosen}) RETURNING {COLUMNS}) "
             f"{keep} SELECT {GONE_COLUMNS}, d.digest, %s, %s FROM gone {digest}",
             (*params, moment, batch),
         ).rowcount
 
 
-def restore(db, prompt_id):
+def restore(database, prompt_id):
     """Bring a recently deleted prompt back (merged if it was recorded again meanwhile)."""
-    with db.atomic():
-        purge(db)
-        found = db.execute_sql(
-            f"SELECT prompt_hash FROM deleted_prompts WHERE id = {db.param}", (prompt_id,)
+    with database.atomic():
+        purge(database)
+        found = database.execute_sql(
+            f"SELECT prompt_hash FROM deleted_prompts WHERE id = {database.param}", (prompt_id,)
         ).fetchone()
         if not found:
             raise NotFound(
@@ -81,15 +82,15 @@ def restore(db, prompt_id):
                 f"more than {current_settings()['UNDO_MINUTES']} minutes ago",
                 "id",
             )
-        bring_back(db, "id", prompt_id)
+        bring_back(database, "id", prompt_id)
     return Prompt.cards().where(Prompt.prompt_hash == found[0]).first()
 
 
-def restore_batch(db, batch):
+def restore_batch(database, batch):
     """Bring back every prompt a cleanup removed; how many came back."""
-    with db.atomic():
-        purge(db)
-        count = bring_back(db, "batch", batch)
+    with database.atomic():
+        purge(database)
+        count = bring_back(database, "batch", batch)
     if not count:
         raise NotFound(
             "this cleanup cannot be undone: it removed nothing, was undone already, or "
@@ -99,12 +100,12 @@ def restore_batch(db, batch):
     return count
 
 
-def bring_back(db, column, value):
+def bring_back(database, column, value):
     """Move the trash rows whose `column` is `value` back into prompts; how many."""
-    param = db.param
-    least, greatest = engines.scalar_min_max(db)
+    param = database.param
+    least, greatest = engines.scalar_min_max(database)
     keep = ", ".join(f"{c} = COALESCE(prompts.{c}, excluded.{c})" for c in KEPT_ON_MERGE)
-    db.execute_sql(
+    database.execute_sql(
         f"INSERT INTO prompts ({COLUMNS}) SELECT {COLUMNS} FROM deleted_prompts "
         f"WHERE {column} = {param} ON CONFLICT (prompt_hash) DO UPDATE SET "
         "total_uses = prompts.total_uses + excluded.total_uses, "
@@ -113,33 +114,35 @@ def bring_back(db, column, value):
         (value,),
     )
     # A merged prompt that had a picture keeps it, and its digest; else the trash's.
-    db.execute_sql(
+    database.execute_sql(
         "INSERT INTO thumbnail_digests (id, digest) SELECT p.id, t.thumbnail_digest "
         "FROM deleted_prompts AS t JOIN prompts AS p ON p.prompt_hash = t.prompt_hash "
         f"WHERE t.{column} = {param} AND t.thumbnail_digest IS NOT NULL "
         "ON CONFLICT (id) DO NOTHING",
         (value,),
     )
-    emptied = db.execute_sql(f"DELETE FROM deleted_prompts WHERE {column} = {param}", (value,))
+    emptied = database.execute_sql(
+        f"DELETE FROM deleted_prompts WHERE {column} = {param}", (value,)
+    )
     return emptied.rowcount
 
 
-def batch_examples(db, batch, limit=20):
+def batch_examples(database, batch, limit=20):
     """[(id, prompt_text)] of the first prompts a cleanup moved into the trash."""
-    return db.execute_sql(
-        f"SELECT id, prompt_text FROM deleted_prompts WHERE batch = {db.param} "
+    return database.execute_sql(
+        f"SELECT id, prompt_text FROM deleted_prompts WHERE batch = {database.param} "
         f"ORDER BY id LIMIT {int(limit)}",
         (batch,),
     ).fetchall()
 
 
-def recent(db):
+def recent(database):
     """[Deleted] that can still be restored, newest first; a cleanup is one line."""
-    purge(db)
-    singles = db.execute_sql(
+    purge(database)
+    singles = database.execute_sql(
         "SELECT id, prompt_text, deleted_at FROM deleted_prompts WHERE batch IS NULL"
     ).fetchall()
-    batches = db.execute_sql(
+    batches = database.execute_sql(
         "SELECT d.id, d.prompt_text, d.deleted_at, d.batch, b.moved "
         "FROM (SELECT batch, MIN(id) AS lowest, COUNT(*) AS moved FROM deleted_prompts "
         "WHERE batch IS NOT NULL GROUP BY batch) AS b JOIN deleted_prompts AS d ON d.id = b.lowest"
@@ -151,9 +154,9 @@ def recent(db):
     return sorted(entries, key=lambda entry: entry.deleted_at, reverse=True)
 
 
-def purge(db):
+def purge(database):
     """Remove for good what has been in the trash longer than the undo window."""
-    db.execute_sql(
-        f"DELETE FROM deleted_prompts WHERE deleted_at < {db.param}",
+    database.execute_sql(
+        f"DELETE FROM deleted_prompts WHERE deleted_at < {database.param}",
         (naive_utc(utcnow() - window()),),
     )
