@@ -150,7 +150,7 @@ def build(n, out, seed, thumbnail_rows):
         out.unlink()
     app = create_app({"DATABASE_URL": f"sqlite:///{out.resolve()}"}, instance_path=out.parent)
     with app.app_context():
-        database = gallery_db.ready()
+        database = gallery_db.migrated_database()
         batch, started = [], time.monotonic()
         sql = f"INSERT INTO prompts ({COLUMNS}) VALUES ({', '.join('?' * 10)})"
         for row in rows(n, seed, thumbnail_rows):

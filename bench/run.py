@@ -51,7 +51,7 @@ def get(client, url, headers=None, status=200):
 def cases(client, app):
     """(name, callable) for every measured case."""
     with app.app_context():
-        gallery_db.ready()
+        gallery_db.migrated_database()
         models = Prompt.models()
         top_model, small_model = models[0][0], models[-1][0]
         deep = (

@@ -24,7 +24,7 @@ def create_app(config=None, instance_path=None):
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
-    app.config.from_mapping(settings.from_environ())
+    app.config.from_prefixed_env(settings.ENV_PREFIX)  # values parsed as JSON
     app.config.from_mapping(config or {})
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = settings.default_database_url(instance_path)

@@ -20,6 +20,7 @@ from . import importer, sessions, store, throttle
 from .csrf import check_csrf
 from .errors import Forbidden, InvalidInput, Unauthorized, wants_json
 from .htmx import is_htmx, render
+from .templating import plural
 from .tokens import presented_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -197,7 +198,7 @@ def restore_cleanup(batch):
     restored = store.restore_cleanup(batch)
     if is_htmx():
         return render_template("_cleanup_report.html", restored=restored)
-    flash(f"Restored {restored} prompt{'' if restored == 1 else 's'} from the cleanup.")
+    flash(f"Restored {plural(restored, 'prompt')} from the cleanup.")
     return redirect(url_for(".dashboard"))
 
 

@@ -1,5 +1,6 @@
 """`flask gallery ...` commands: thin wrappers over store, search and demo."""
 
+import functools
 import sqlite3
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, sessions, store, tokens
-from .errors import InvalidInput, database_failure
+from .errors import GalleryError, InvalidInput, database_failure
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -24,13 +25,14 @@ def init_app(app):
 
 
 def fail_clearly(command):
-    """Turn InvalidInput, or a database that is locked, read-only or unreachable, into one
-    `Error: ...` line and a non-zero exit."""
+    """Turn a GalleryError (bad input, not found, ...), or a database that is locked,
+    read-only or unreachable, into one `Error: ...` line and a non-zero exit."""
 
+    @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except InvalidInput as exc:
+        except GalleryError as exc:
             raise click.ClickException(exc.message) from None
         except (DatabaseError, InterfaceError, sqlite3.Error, MaxConnectionsExceeded) as exc:
             # The operator at the terminal may see the driver's words (host, port, file);
@@ -41,8 +43,6 @@ def fail_clearly(command):
                 message = f"{unavailable.message} ({message})"
             raise click.ClickException(message) from None
 
-    wrapper.__name__ = command.__name__
-    wrapper.__doc__ = command.__doc__
     return wrapper
 
 
@@ -56,7 +56,7 @@ def describe(prompt):
 @fail_clearly
 def init_db():
     """Create or migrate the schema (also happens on first use)."""
-    version = db.migrate(db.ready())
+    version = db.migrate(db.migrated_database())
     click.echo(f"Database ready at schema version {version}.")
 
 
@@ -174,7 +174,7 @@ def write_setting(path, name, value):
 @fail_clearly
 def import_images(paths, recursive, model, dry_run, workers):
     """Import AI-generated images, reading the prompt each generator embeds."""
-    db.ready()  # a database that cannot be reached fails here, not under the progress bar
+    db.migrated_database()  # an unreachable database fails here, not under the progress bar
     total = len(importer.find_images(paths, recursive)[0])
     started = time.monotonic()
 

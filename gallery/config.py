@@ -1,17 +1,16 @@
 """Settings: defaults, then instance/config.py, then GALLERY_* environment variables."""
 
-import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import current_app, has_app_context
+from flask import Config, current_app, has_app_context
 
 from .errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
-ENV_PREFIX = "GALLERY_"
+ENV_PREFIX = "GALLERY"
 
 DEFAULTS = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
@@ -44,7 +43,7 @@ DEFAULTS = {
 def instance_path_setting(environ=None):
     """GALLERY_INSTANCE_PATH, else instance/ in the project: data, secret key, config.py."""
     environ = os.environ if environ is None else environ
-    return Path(environ.get(f"{ENV_PREFIX}INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+    return Path(environ.get(f"{ENV_PREFIX}_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
 
 
 def check_base_url(value):
@@ -66,24 +65,11 @@ def default_database_url(instance_path):
     return f"sqlite:///{Path(instance_path) / 'gallery.db'}"
 
 
-def from_environ(environ=None):
-    """GALLERY_* variables as settings; values that parse as JSON become numbers etc."""
-    environ = os.environ if environ is None else environ
-    settings = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        settings[name.removeprefix(ENV_PREFIX)] = value
-    return settings
-
-
 def standalone_settings():
-    """Settings for callers outside a Flask app: defaults plus the environment."""
-    settings = dict(DEFAULTS, **from_environ())
+    """Settings for callers outside a Flask app: defaults plus the environment, read by
+    the same Flask loader an app uses (values that parse as JSON become numbers etc.)."""
+    settings = Config(PROJECT_ROOT, DEFAULTS)
+    settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = default_database_url(instance_path_setting())
     return settings

@@ -15,19 +15,19 @@ from .migrations import MIGRATIONS, adopt_seed_store
 
 log = logging.getLogger(__name__)
 
-db = DatabaseProxy()
+proxy = DatabaseProxy()
 
 
 def use_database(database):
     """Point the proxy at `database`, closing this thread's connection to the old one."""
-    if db.obj is database:
+    if proxy.obj is database:
         return
-    if db.obj is not None and not db.obj.is_closed():
-        db.obj.close()
-    db.initialize(database)
+    if proxy.obj is not None and not proxy.obj.is_closed():
+        proxy.obj.close()
+    proxy.initialize(database)
 
 
-def ready():
+def migrated_database():
     """The current database behind the proxy, migrated; for any caller.
 
     Inside an app context that is the app's database; in a plain script, the
@@ -35,11 +35,11 @@ def ready():
     """
     if has_app_context():
         use_database(current_app.extensions["gallery_db"])
-    elif db.obj is None:
+    elif proxy.obj is None:
         settings = standalone_settings()
         use_database(database_for(settings))
-    ensure_schema(db.obj)
-    return db.obj
+    ensure_schema(proxy.obj)
+    return proxy.obj
 
 
 def database_for(settings):
@@ -146,7 +146,7 @@ def retry_when_busy(
     so a write waits that long at most, then raises. Inside a transaction it runs
     once: retrying part of a transaction would be wrong.
     """
-    database = db.obj
+    database = proxy.obj
     budget = database.gallery_timeout if budget is None else budget
     deadline = clock() + budget
     wait = first_wait

@@ -56,8 +56,8 @@ def open_sqlite(path, timeout):
     """A SQLite file, its folder made if needed, behind a pool of open connections.
 
     A request hands its connection back instead of closing it, so the next one
-    finds SQLite's page cache warm: a search at 100,000 prompts takes 2 ms on a
-    warm connection and 8 ms on a new one, which reads the index pages afresh.
+    finds SQLite's page cache warm; a new connection reads the index pages afresh
+    (bench/RESULTS.md, "Figures behind the code").
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE: a write transaction takes the write lock up front, so two
@@ -122,8 +122,8 @@ def open_postgres(url, pool_size, timeout, connect_timeout, read_only=False):
         params["options"] += " -c default_transaction_read_only=on"
     # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
     # generic plan for it cannot tell a rare word from a common one (a rare word with a
-    # model filter went from 2 ms to 90 ms on its sixth search). Planned per query, the
-    # plan fits the words searched for.
+    # model filter became many times slower from its sixth search on). Planned per
+    # query, the plan fits the words searched for.
     params["prepare_threshold"] = None
     return PooledPsycopg3Database(
         params.pop("database"),
@@ -298,8 +298,8 @@ def optimize(database):
 
 def refresh_statistics(database):
     """PostgreSQL plans from table statistics, which tables just filled lack until
-    autovacuum comes by: searching 100,000 copied prompts for a rare word by recency
-    walked them all (1.3 s) instead of using the index (1.6 ms). SQLite needs none."""
+    autovacuum comes by: searching freshly copied prompts for a rare word by recency
+    walked them all instead of using the index. SQLite needs none."""
     if not is_sqlite(database):
         with no_statement_timeout(database):
             database.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")

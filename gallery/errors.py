@@ -1,16 +1,26 @@
-"""The one error path: InvalidInput and the handlers that turn it into answers."""
+"""The one error path: GalleryError's kinds and the handlers that turn them into answers."""
 
 
-class InvalidInput(ValueError):
+class GalleryError(Exception):
+    """An error with an answer for the user: its status, code, message and the field
+    it concerns. Catch this for every kind; catch a subclass for one kind only."""
+
+    status = 500
+
+    def __init__(self, message, field=None, code="error"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class InvalidInput(GalleryError, ValueError):
     """Outside input we refuse; the message says what was wrong."""
 
     status = 400
 
     def __init__(self, message, field=None, code="invalid_input"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+        super().__init__(message, field, code)
 
 
 class InvalidPrompt(InvalidInput):
@@ -20,7 +30,7 @@ class InvalidPrompt(InvalidInput):
         super().__init__(message, field="prompt_text", code="invalid_prompt")
 
 
-class NotFound(InvalidInput):
+class NotFound(GalleryError):
     """A record that does not exist (or no longer does)."""
 
     status = 404
@@ -29,7 +39,7 @@ class NotFound(InvalidInput):
         super().__init__(message, field=field, code="not_found")
 
 
-class Forbidden(InvalidInput):
+class Forbidden(GalleryError):
     """An action this visitor may not take (not signed in, bad CSRF token, ...)."""
 
     status = 403
@@ -38,7 +48,7 @@ class Forbidden(InvalidInput):
         super().__init__(message, code="forbidden")
 
 
-class Unauthorized(InvalidInput):
+class Unauthorized(GalleryError):
     """A request that needs credentials and came without them."""
 
     status = 401
@@ -66,7 +76,7 @@ class UnsupportedMediaType(InvalidInput):
         super().__init__(message, code="unsupported_media_type")
 
 
-class UnusableDatabase(InvalidInput):
+class UnusableDatabase(GalleryError):
     """A database the gallery cannot take as its store (a foreign prompts table, ...)."""
 
     status = 500
@@ -75,7 +85,7 @@ class UnusableDatabase(InvalidInput):
         super().__init__(message, field="DATABASE_URL", code="unusable_database")
 
 
-class TooManyAttempts(InvalidInput):
+class TooManyAttempts(GalleryError):
     """Too many failed sign-ins from one address; try again after `retry_after` seconds."""
 
     status = 429
@@ -93,7 +103,7 @@ def database_failure(exc):
     return f"the database could not be used: {detail}"
 
 
-class Unavailable(InvalidInput):
+class Unavailable(GalleryError):
     """The database is busy or out of reach: try again after `retry_after` seconds."""
 
     status = 503
@@ -111,7 +121,7 @@ def wants_json():
 
 
 def register_handlers(app):
-    """One error path: InvalidInput and HTTP errors become JSON under /api, pages elsewhere."""
+    """One error path: GalleryError and HTTP errors become JSON under /api, pages elsewhere."""
     from flask import render_template
     from peewee import DatabaseError
     from playhouse.pool import MaxConnectionsExceeded
@@ -125,8 +135,8 @@ def register_handlers(app):
         page = render_template("error.html", status=status, message=message)
         return page, status
 
-    @app.errorhandler(InvalidInput)
-    def invalid_input(exc):
+    @app.errorhandler(GalleryError)
+    def gallery_error(exc):
         return (*answer(exc.status, exc.code, exc.message, exc.field), getattr(exc, "headers", {}))
 
     @app.errorhandler(DatabaseError)
@@ -136,7 +146,7 @@ def register_handlers(app):
         unavailable = as_unavailable(exc)
         if unavailable is None:
             raise exc
-        return invalid_input(unavailable)
+        return gallery_error(unavailable)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

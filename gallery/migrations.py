@@ -304,8 +304,8 @@ FTS_VOCAB = ["CREATE VIRTUAL TABLE prompts_fts_vocab USING fts5vocab(prompts_fts
 
 # 10. PostgreSQL: each prompt's search document stored, as SQLite's FTS5 table stores
 # its index, so ranking or checking a row reads a tsvector instead of tokenizing the
-# text again (ranking 'detailed' in 100,000 prompts took 570 ms), and ANALYZE gives
-# the planner real word frequencies. The prompts table keeps the seed's columns.
+# text again, and ANALYZE gives the planner real word frequencies. The prompts table
+# keeps the seed's columns.
 PG_SEARCH_DOCUMENTS = [
     """CREATE TABLE prompt_search (
     id BIGINT PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
@@ -333,8 +333,8 @@ $$""",
 
 # 11. PostgreSQL: word statistics deep enough for rare words. With the default 100
 # most common words, any other word was estimated at half the rarest one's share, so a
-# rare word sorted by date walked every prompt looking for matches (3.5 s at 1M); with
-# 10,000 the estimate is low enough that the index is used (10 ms).
+# rare word sorted by date walked every prompt looking for matches; with 10,000 the
+# estimate is low enough that the index is used.
 PG_SEARCH_STATISTICS = [
     "ALTER TABLE prompt_search ALTER COLUMN document SET STATISTICS 10000",
     "ANALYZE prompt_search",

@@ -18,9 +18,9 @@ from peewee import (
 )
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from .db import db
+from .db import proxy
 from .errors import InvalidInput
-from .paging import after, decode_cursor, encode_cursor, take
+from .paging import decode_cursor, encode_cursor, page_from_rows, rows_after
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
@@ -75,7 +75,7 @@ class PromptColumns(Model):
 
 class Prompt(PromptColumns):
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompts"
 
     # The one table of user-facing sort keys, read by the views, the API, its document
@@ -197,12 +197,12 @@ class Prompt(PromptColumns):
         if cursor:
             key_type = datetime if isinstance(column, DateTimeField) else int
             key, row_id, _ = decode_cursor(cursor, sort, key_type)
-            query = query.where(after(column, cls.id, key, row_id, descending))
+            query = query.where(rows_after(column, cls.id, key, row_id, descending))
 
         def cursor_of(row):
             return encode_cursor(sort, getattr(row, column.name), row.id)
 
-        return take(query.limit(limit + 1), limit, cursor_of)
+        return page_from_rows(query.limit(limit + 1), limit, cursor_of)
 
     @classmethod
     def models(cls):
@@ -220,7 +220,7 @@ class ModelTotals(Model):
     thumbnail_bytes = IntegerField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "model_totals"
 
     @property
@@ -246,7 +246,7 @@ class ThumbnailDigest(Model):
     digest = TextField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "thumbnail_digests"
 
     @classmethod
@@ -286,7 +286,7 @@ class ImportedFile(Model):
     imported_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "imported_files"
 
     @classmethod
@@ -313,7 +313,7 @@ class ApiToken(Model):
     scopes = TextField(default=" ".join(DEFAULT_SCOPES))
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "api_tokens"
 
     def allows(self, scope):
@@ -330,7 +330,7 @@ class SignInFailure(Model):
     failed_at = UTCDateTimeField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "sign_in_failures"
 
 
@@ -343,7 +343,7 @@ class AuthState(Model):
     session_generation = BigIntegerField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "auth_state"
 
 
@@ -354,7 +354,7 @@ class PromptIndex(FTS5Model):
     prompt_text = SearchField()
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompts_fts"
 
 
@@ -365,7 +365,7 @@ class PromptDocument(Model):
     document = Field()  # tsvector
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "prompt_search"
 
 
@@ -380,5 +380,5 @@ class DeletedPrompt(PromptColumns):
     batch = TextField(null=True)
 
     class Meta:
-        database = db
+        database = proxy
         table_name = "deleted_prompts"

@@ -74,7 +74,7 @@ def check_key(key, key_type):
     return None
 
 
-def after(column, id_column, key, row_id, descending):
+def rows_after(column, id_column, key, row_id, descending):
     """Rows after (key, id) when ordered by column (ascending or not), then id ascending.
 
     Written as `key <= v AND (...)` rather than a row value so the first term
@@ -85,7 +85,7 @@ def after(column, id_column, key, row_id, descending):
     return (column >= key) & ((column > key) | (id_column > row_id))
 
 
-def take(rows, limit, cursor_of):
+def page_from_rows(rows, limit, cursor_of):
     """A Page from `limit + 1` fetched rows: the extra row only says there is more."""
     rows = list(rows)
     if len(rows) <= limit:

@@ -7,10 +7,10 @@ from typing import NamedTuple
 
 from peewee import SQL, Expression, Select, Value, fn
 
-from .db import ready
+from .db import migrated_database
 from .engines import is_sqlite
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, PromptDocument, PromptIndex, check_limit
-from .paging import Page, after, decode_cursor, encode_cursor, take
+from .paging import Page, decode_cursor, encode_cursor, page_from_rows, rows_after
 from .words import FTS5_TOKENIZER, words
 
 MAX_TERMS = 16
@@ -27,7 +27,7 @@ def query_terms(query):
 
 def search_prompts(query, model=None, sort=None, limit=DEFAULT_LIMIT, cursor=None):
     """A Page of prompts matching `query`, best match first unless `sort` says otherwise."""
-    engine = SqliteSearch if is_sqlite(ready()) else PostgresSearch
+    engine = SqliteSearch if is_sqlite(migrated_database()) else PostgresSearch
     sort = Prompt.sort_of(sort, "search")
     limit = check_limit(limit)
     terms = engine.terms(query)
@@ -45,7 +45,7 @@ def search_prompts(query, model=None, sort=None, limit=DEFAULT_LIMIT, cursor=Non
     def cursor_of(row):
         return encode_cursor(sort.key, row.score, row.id, snapshot)
 
-    return take(query, limit, cursor_of)
+    return page_from_rows(query, limit, cursor_of)
 
 
 def newest_prompt_id():
@@ -60,8 +60,8 @@ class SqliteSearch:
     fts5vocab table). A word in most prompts is cheapest found by walking the sort
     index and checking each row against the index until a page is full; a rarer one
     by collecting its matches and sorting those. bm25 ranks at most RANK_AT_MOST
-    candidates - the newest matches - so a word in 80% of a million prompts ranks
-    2,000 rows, not 800,000.
+    candidates - the newest matches - so a word in most of a million prompts ranks
+    RANK_AT_MOST rows, not hundreds of thousands.
     """
 
     WALK_ABOVE = 0.05  # share of prompts matching above which walking the index wins
@@ -112,8 +112,8 @@ class SqliteSearch:
         scan: driving it from a list of ids would count them once per id). Finding
         RANK_AT_MOST matches of a model means checking about RANK_AT_MOST / (its share)
         matches; each check is a lookup of the prompt, unless the model is small
-        enough that listing its ids once costs less. At a million prompts, a model
-        with 1% of them and a common word: 80-130 ms by lookups, 20-32 ms by list.
+        enough that listing its ids once costs less (for a small model and a common
+        word, by several times: bench/RESULTS.md, "Figures behind the code").
         """
         of_model = ModelTotals.prompts_of(model)
         total = plan.prompts
@@ -131,7 +131,7 @@ class SqliteSearch:
 
         The last word is a prefix. When it stands for a few indexed words they are
         spelled out ("detailed" OR "detailer"): FTS5 merges a prefix's doclists anew
-        on every lookup, which made checking rows one by one 1,000 times slower.
+        on every lookup, which made checking rows one by one orders of magnitude slower.
         """
         version = index_version()  # read once: it also holds the number of prompts
         total = max(version[1] or 0, 1)
@@ -192,8 +192,8 @@ def index_words(text):
         connection.execute("ROLLBACK")
 
 
-# fts5vocab counts a word's documents by reading its whole doclist (20 ms for a word
-# in 800,000 prompts), so answers are kept while the index stays the same. FTS5 counts
+# fts5vocab counts a word's documents by reading its whole doclist (slow for a common
+# word in a large store), so answers are kept while the index stays the same. FTS5 counts
 # its writes in its structure record (row 10 of prompts_fts_data), so that record
 # changes with every insert, delete or restore, in any process.
 _vocabulary = {}
@@ -203,7 +203,7 @@ VOCABULARY_ENTRIES = 2048
 def index_version():
     """(the index's structure record, number of prompts): changes with every write."""
     return (
-        ready()
+        migrated_database()
         .execute_sql(
             "SELECT (SELECT block FROM prompts_fts_data WHERE id = 10), "
             "(SELECT SUM(prompts) FROM model_totals)"
@@ -214,7 +214,7 @@ def index_version():
 
 def vocabulary(lower, upper, limit, version=None):
     """[(word, documents)] of indexed words in [lower, upper), at most `limit` of them."""
-    database = ready()
+    database = migrated_database()
     version = version or index_version()
     key = (id(database), lower, upper, limit)
     cached = _vocabulary.get(key)
@@ -325,7 +325,7 @@ def best_cards(candidates, descending, limit, resume=None):
         anchor = Select(columns=[fn.COALESCE(now, resume.key).alias("score")])
         anchor = anchor.cte("anchor", materialized=True)
         page = Select([source, anchor], [source.c.id, source.c.score]).where(
-            after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
+            rows_after(source.c.score, source.c.id, anchor.c.score, resume.row_id, descending)
         )
     score, prompt_id = source.c.score, source.c.id
     page = page.order_by(score.desc() if descending else score, prompt_id).limit(limit)

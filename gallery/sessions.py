@@ -10,7 +10,7 @@ of a session cookie.
 
 from flask.sessions import SecureCookieSessionInterface
 
-from . import db as database
+from . import db
 from .models import AuthState
 
 
@@ -43,13 +43,13 @@ class LeanSessionInterface(SecureCookieSessionInterface):
 
 def session_generation():
     """The generation new admin sessions get and live ones must match."""
-    database.ready()
+    db.migrated_database()
     return AuthState.select(AuthState.session_generation).where(AuthState.id == 1).scalar()
 
 
 def end_admin_sessions():
     """Make every admin session issued so far invalid, on every host and worker."""
-    database.ready()
+    db.migrated_database()
     AuthState.update(session_generation=AuthState.session_generation + 1).where(
         AuthState.id == 1
     ).execute()

@@ -1,6 +1,8 @@
 """The write path and the store's reads for callers: one statement or transaction each.
 
-Flask-free: the API, the CLI, the importer and Python scripts all come through here.
+With or without a Flask app (inside one it reads the app's settings, outside them the
+GALLERY_* environment): the API, the CLI, the importer and Python scripts all come
+through here.
 """
 
 import hashlib
@@ -12,8 +14,7 @@ from typing import NamedTuple
 
 from peewee import EXCLUDED, fn
 
-from . import db as database
-from . import engines, trash
+from . import db, engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
 from .migrations import MIGRATIONS
@@ -66,7 +67,7 @@ def record_use(
         raise InvalidInput("give a thumbnail or an image, not both", "image")
     else:
         thumbnail_error = None
-    db = database.ready()
+    database = db.migrated_database()
     row = {
         Prompt.prompt_text: text,
         Prompt.prompt_hash: prompt_hash(text),
@@ -76,22 +77,22 @@ def record_use(
         Prompt.model: model,
     }
     if not thumbnail:
-        stored = database.retry_when_busy(lambda: upsert(db, row))
+        stored = db.retry_when_busy(lambda: upsert(database, row))
         return Recorded(stored, stored.total_uses == 1, False, thumbnail_error)
     row.update(thumbnail_columns(thumbnail))
 
     def write():
         # The picture and its digest (its URL version) change together or not at all.
-        with db.atomic():
-            stored = upsert(db, row)
+        with database.atomic():
+            stored = upsert(database, row)
             stored.thumbnail_digest = ThumbnailDigest.remember(stored.id, thumbnail.data)
         return stored
 
-    stored = database.retry_when_busy(write)
+    stored = db.retry_when_busy(write)
     return Recorded(stored, stored.total_uses == 1, True, thumbnail_error)
 
 
-def upsert(db, row):
+def upsert(database, row):
     """Insert, or count one more use: a single atomic statement, no read-then-write."""
     keep_or_replace = {
         column: fn.COALESCE(getattr(EXCLUDED, column.name), column)
@@ -105,10 +106,10 @@ def upsert(db, row):
                 Prompt.total_uses: Prompt.total_uses + 1,
                 # Imports may bring older uses: the first use stays the earliest.
                 Prompt.first_used_at: engines.least(
-                    db, Prompt.first_used_at, EXCLUDED.first_used_at
+                    database, Prompt.first_used_at, EXCLUDED.first_used_at
                 ),
                 Prompt.last_used_at: engines.greatest(
-                    db, Prompt.last_used_at, EXCLUDED.last_used_at
+                    database, Prompt.last_used_at, EXCLUDED.last_used_at
                 ),
                 **keep_or_replace,
             },
@@ -175,7 +176,7 @@ def clean_time(used_at):
         return utcnow()
     if isinstance(used_at, str):
         try:
-            used_at = datetime.fromisoformat(used_at.strip().replace("Z", "+00:00"))
+            used_at = datetime.fromisoformat(used_at.strip())  # a trailing Z too
         except ValueError:
             raise InvalidInput(f"used_at is not an ISO 8601 time: {used_at!r}", "used_at") from None
     if not isinstance(used_at, datetime):
@@ -204,7 +205,7 @@ def file_time(moment):
 
 def get_prompt(prompt_id):
     """The prompt with this id (no BLOB), or NotFound."""
-    database.ready()
+    db.migrated_database()
     prompt = Prompt.cards().where(Prompt.id == check_id(prompt_id)).first()
     if prompt is None:
         raise NotFound(f"no prompt with id {prompt_id}", "id")
@@ -219,12 +220,12 @@ class StoredThumbnail(NamedTuple):
 
 def get_thumbnail(prompt_id):
     """A prompt's thumbnail (data, mime, version) in one indexed read, or NotFound."""
-    db = database.ready()
+    database = db.migrated_database()
     # Plain SQL: this is the hottest route, and building the query cost more than running it.
-    row = db.execute_sql(
+    row = database.execute_sql(
         "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
         "LEFT JOIN thumbnail_digests AS d ON d.id = p.id "
-        f"WHERE p.id = {db.param} AND p.thumbnail_data IS NOT NULL",
+        f"WHERE p.id = {database.param} AND p.thumbnail_data IS NOT NULL",
         (check_id(prompt_id),),
     ).fetchone()
     if row is None:
@@ -237,7 +238,7 @@ def get_thumbnail(prompt_id):
 
 def list_prompts(sort=None, model=None, cursor=None, limit=DEFAULT_LIMIT):
     """A Page of prompts in a user sort order (None: the default), optionally for one model."""
-    database.ready()
+    db.migrated_database()
     return Prompt.page(sort, model, cursor, limit)
 
 
@@ -253,18 +254,18 @@ def recent(limit=10, model=None):
 
 def delete_prompt(prompt_id):
     """Delete a prompt and its thumbnail (restorable for UNDO_MINUTES), or NotFound."""
-    if not trash.delete(database.ready(), check_id(prompt_id)):
+    if not trash.delete(db.migrated_database(), check_id(prompt_id)):
         raise NotFound(f"no prompt with id {prompt_id}", "id")
 
 
 def restore_prompt(prompt_id):
     """Undo a recent delete; returns the prompt as it now stands, or NotFound."""
-    return trash.restore(database.ready(), check_id(prompt_id))
+    return trash.restore(db.migrated_database(), check_id(prompt_id))
 
 
 def recently_deleted():
     """[trash.Deleted] of deletes and cleanups that can still be undone, newest first."""
-    return trash.recent(database.ready())
+    return trash.recent(db.migrated_database())
 
 
 def check_id(prompt_id):
@@ -303,7 +304,7 @@ def cleanup(
     condition = cleanup_condition(without_thumbnail, cutoff)
     if highest_id is not None:
         condition &= Prompt.id <= clean_highest_id(highest_id)
-    db = database.ready()
+    database = db.migrated_database()
     if dry_run:
         highest = Prompt.select(fn.MAX(Prompt.id)).where(condition).scalar()
         # Counted up to that id, so the count is what a confirmation with it removes.
@@ -313,9 +314,9 @@ def cleanup(
         examples = list(selected.order_by(Prompt.id).limit(20).tuples())
         return CleanupReport(selected.count(), True, examples, cutoff, highest)
     batch = uuid.uuid4().hex
-    with db.atomic():
-        removed = trash.move(db, condition, batch)
-        examples = trash.batch_examples(db, batch)
+    with database.atomic():
+        removed = trash.move(database, condition, batch)
+        examples = trash.batch_examples(database, batch)
     until = utcnow() + trash.window()
     return CleanupReport(removed, False, examples, cutoff, highest_id, batch, until)
 
@@ -324,7 +325,7 @@ def restore_cleanup(batch):
     """Undo a recent cleanup as a whole; returns how many prompts came back, or NotFound."""
     if not (isinstance(batch, str) and len(batch) == 32 and batch.isascii() and batch.isalnum()):
         raise NotFound(f"no cleanup {batch!r} to undo", "batch")
-    return trash.restore_batch(database.ready(), batch)
+    return trash.restore_batch(db.migrated_database(), batch)
 
 
 def cleanup_cutoff(unused_for_days, cutoff=None):
@@ -402,7 +403,7 @@ class Stats:
 
 def get_stats():
     """Totals, thumbnail coverage and size, per-model counts and activity span."""
-    db = database.ready()
+    database = db.migrated_database()
     models = ModelTotals.in_use()  # kept by triggers: no scan of the prompts
     prompts = sum(m.prompts for m in models)
     with_thumbnail = sum(m.with_thumbnail for m in models)
@@ -415,7 +416,7 @@ def get_stats():
         with_thumbnail=with_thumbnail,
         without_thumbnail=prompts - with_thumbnail,
         thumbnail_bytes=sum(m.thumbnail_bytes for m in models),
-        database_bytes=engines.database_size(db),
+        database_bytes=engines.database_size(database),
         first_activity=first,
         last_activity=last,
         models=[(m.model, m.prompts, m.uses) for m in models],
@@ -424,20 +425,20 @@ def get_stats():
 
 def backup(path):
     """Write a consistent copy of the live store to a new file; return its size."""
-    return engines.backup_to(database.ready(), path)
+    return engines.backup_to(db.migrated_database(), path)
 
 
 def restore(path):
     """Replace the live store with a checked backup; the old file is kept beside it."""
-    db = database.ready()
-    kept = engines.restore_from(db, path, len(MIGRATIONS))
-    database.migrate(db)  # an older backup comes up to today's schema
+    database = db.migrated_database()
+    kept = engines.restore_from(database, path, len(MIGRATIONS))
+    db.migrate(database)  # an older backup comes up to today's schema
     return kept
 
 
 def optimize():
     """Optimize the database; return its size in bytes (before, after)."""
-    db = database.ready()
-    before = engines.database_size(db)
-    engines.optimize(db)
-    return before, engines.database_size(db)
+    database = db.migrated_database()
+    before = engines.database_size(database)
+    engines.optimize(database)
+    return before, engines.database_size(database)

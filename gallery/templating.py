@@ -1,4 +1,4 @@
-"""Jinja filters: highlighted search matches, relative and exact times, sizes."""
+"""Jinja filters: highlighted search matches, relative and exact times, counts."""
 
 import re
 
@@ -59,21 +59,17 @@ def exact(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
-def filesize(size):
-    """1536 -> '1.5 KB'."""
-    size = float(size or 0)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
+def number(count):
+    """12345 -> '12,345': every count a page shows, written one way."""
+    return f"{count or 0:,}"
 
 
 def plural(count, word):
-    """'1 use', '3 uses'."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    """'1 use', '3 uses', '1,200 prompts'."""
+    return f"{number(count)} {word}{'' if count == 1 else 's'}"
 
 
 def init_app(app):
     """Register the filters."""
-    for function in (highlight, plain, ago, exact, filesize, plural):
+    for function in (highlight, plain, ago, exact, number, plural):
         app.add_template_filter(function)

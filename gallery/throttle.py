@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from peewee import fn
 
-from . import db as database
+from . import db
 from .errors import TooManyAttempts
 from .models import SignInFailure, utcnow
 
@@ -21,7 +21,7 @@ def attempt(address):
     attempts per window reach the password check. A refused attempt takes its row back,
     so waiting out the window is enough. A failed check leaves the row as the failure.
     """
-    database.ready()
+    db.migrated_database()
     now = utcnow()
     SignInFailure.delete().where(SignInFailure.failed_at <= now - WINDOW).execute()
     row = SignInFailure.create(address=address, failed_at=now)
@@ -41,5 +41,5 @@ def attempt(address):
 
 def forget(address):
     """A successful sign-in clears the address's failures."""
-    database.ready()
+    db.migrated_database()
     SignInFailure.delete().where(SignInFailure.address == address).execute()

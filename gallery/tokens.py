@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import request
 from peewee import DatabaseError
 
-from . import db as database
+from . import db
 from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from .models import ApiToken, utcnow
 
@@ -40,7 +40,7 @@ def create_token(name, scopes=DEFAULT_SCOPES):
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(f"a token's scopes are one or more of {', '.join(SCOPES)}", "scopes")
-    database.ready()
+    db.migrated_database()
     live = ApiToken.select().where(ApiToken.name == name, ApiToken.revoked_at.is_null())
     if live.exists():
         raise InvalidInput(f"a token named {name!r} already exists; revoke it or pick another name")
@@ -54,7 +54,7 @@ def verify_token(token, now=None):
     """The live ApiToken a presented token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    database.ready()
+    db.migrated_database()
     wanted = digest(token)
     found = ApiToken.get_or_none(ApiToken.token_hash == wanted, ApiToken.revoked_at.is_null())
     # The lookup is by hash, so timing reveals nothing of the token; compare anyway.
@@ -71,7 +71,7 @@ def note_use(token, now):
     if token.last_used_at is not None and now - token.last_used_at < LAST_USE_PRECISION:
         return
     try:
-        with database.db.atomic():
+        with db.proxy.atomic():
             ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
     except DatabaseError as exc:
         log.warning("could not record the last use of token %r: %s", token.name, exc)
@@ -95,13 +95,13 @@ def presented_token(scope):
 
 def list_tokens():
     """Every token, newest first (names and dates, never the token)."""
-    database.ready()
+    db.migrated_database()
     return list(ApiToken.select().order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
 
 
 def revoke_token(name):
     """Revoke the live token called `name`, or NotFound."""
-    database.ready()
+    db.migrated_database()
     revoked = (
         ApiToken.update(revoked_at=utcnow())
         .where(ApiToken.name == name, ApiToken.revoked_at.is_null())

@@ -1,7 +1,8 @@
 """Deleting a prompt keeps it aside for UNDO_MINUTES, so the delete can be undone.
 
 A cleanup moves its prompts aside together, as one batch that is undone at once.
-The `db` each function takes is the one behind the models (store passes database.ready()).
+The `database` each function takes is the one behind the models (store passes
+db.migrated_database()).
 """
 
 from datetime import datetime, timedelta
@@ -33,26 +34,26 @@ def window():
     return timedelta(minutes=float(current_settings()["UNDO_MINUTES"]))
 
 
-def as_stored(moment):
+def naive_utc(moment):
     """A datetime as the database stores it (naive UTC)."""
     return DeletedPrompt.deleted_at.db_value(moment)
 
 
-def delete(db, prompt_id):
+def delete(database, prompt_id):
     """Move one prompt into the trash; False when there was no such prompt."""
-    return move(db, Prompt.id == prompt_id) > 0
+    return move(database, Prompt.id == prompt_id) > 0
 
 
-def move(db, condition, batch=None):
+def move(database, condition, batch=None):
     """Move the prompts matching a Peewee condition into the trash; how many moved."""
     chosen = Prompt.select(Prompt.id).where(condition)
     # The thumbnail's digest goes along, so a restored picture keeps its URL.
     kept = [getattr(DeletedPrompt, name) for name in COLUMNS]
     kept += [DeletedPrompt.thumbnail_digest, DeletedPrompt.deleted_at, DeletedPrompt.batch]
-    extra = [ThumbnailDigest.digest, Value(as_stored(utcnow())), Value(batch)]
-    with db.atomic():
-        purge(db)
-        if engines.is_sqlite(db):
+    extra = [ThumbnailDigest.digest, Value(naive_utc(utcnow())), Value(batch)]
+    with database.atomic():
+        purge(database)
+        if engines.is_sqlite(database):
             # The transaction holds the write lock from its start (IMMEDIATE), so no
             # other writer changes a row between keeping it and deleting it.
             gone = (
@@ -72,10 +73,10 @@ def move(db, condition, batch=None):
         return DeletedPrompt.insert_from(rows, kept).with_cte(gone).as_rowcount().execute()
 
 
-def restore(db, prompt_id):
+def restore(database, prompt_id):
     """Bring a recently deleted prompt back (merged if it was recorded again meanwhile)."""
-    with db.atomic():
-        purge(db)
+    with database.atomic():
+        purge(database)
         found = DeletedPrompt.get_or_none(DeletedPrompt.id == prompt_id)
         if not found:
             raise NotFound(
@@ -83,15 +84,15 @@ def restore(db, prompt_id):
                 f"more than {current_settings()['UNDO_MINUTES']} minutes ago",
                 "id",
             )
-        bring_back(db, DeletedPrompt.id == prompt_id)
+        bring_back(database, DeletedPrompt.id == prompt_id)
     return Prompt.cards().where(Prompt.prompt_hash == found.prompt_hash).first()
 
 
-def restore_batch(db, batch):
+def restore_batch(database, batch):
     """Bring back every prompt a cleanup removed; how many came back."""
-    with db.atomic():
-        purge(db)
-        count = bring_back(db, DeletedPrompt.batch == batch)
+    with database.atomic():
+        purge(database)
+        count = bring_back(database, DeletedPrompt.batch == batch)
     if not count:
         raise NotFound(
             "this cleanup cannot be undone: it removed nothing, was undone already, or "
@@ -101,7 +102,7 @@ def restore_batch(db, batch):
     return count
 
 
-def bring_back(db, condition):
+def bring_back(database, condition):
     """Move the trash rows matching a condition on DeletedPrompt back into prompts; how many."""
     kept = Prompt.optional_columns()
     rows = DeletedPrompt.select(*(getattr(DeletedPrompt, name) for name in COLUMNS))
@@ -109,8 +110,12 @@ def bring_back(db, condition):
         conflict_target=[Prompt.prompt_hash],
         update={
             Prompt.total_uses: Prompt.total_uses + EXCLUDED.total_uses,
-            Prompt.first_used_at: engines.least(db, Prompt.first_used_at, EXCLUDED.first_used_at),
-            Prompt.last_used_at: engines.greatest(db, Prompt.last_used_at, EXCLUDED.last_used_at),
+            Prompt.first_used_at: engines.least(
+                database, Prompt.first_used_at, EXCLUDED.first_used_at
+            ),
+            Prompt.last_used_at: engines.greatest(
+                database, Prompt.last_used_at, EXCLUDED.last_used_at
+            ),
             **{column: fn.COALESCE(column, getattr(EXCLUDED, column.name)) for column in kept},
         },
     ).as_rowcount().execute()
@@ -126,16 +131,16 @@ def bring_back(db, condition):
     return DeletedPrompt.delete().where(condition).execute()
 
 
-def batch_examples(db, batch, limit=20):
+def batch_examples(database, batch, limit=20):
     """[(id, prompt_text)] of the first prompts a cleanup moved into the trash."""
     query = DeletedPrompt.select(DeletedPrompt.id, DeletedPrompt.prompt_text)
     query = query.where(DeletedPrompt.batch == batch).order_by(DeletedPrompt.id)
     return list(query.limit(int(limit)).tuples())
 
 
-def recent(db):
+def recent(database):
     """[Deleted] that can still be restored, newest first; a cleanup is one line."""
-    purge(db)
+    purge(database)
     line = [DeletedPrompt.id, DeletedPrompt.prompt_text, DeletedPrompt.deleted_at]
     singles = DeletedPrompt.select(*line).where(DeletedPrompt.batch.is_null())
     lowest = DeletedPrompt.alias("lowest")
@@ -154,6 +159,6 @@ def recent(db):
     return sorted(entries, key=lambda entry: entry.deleted_at, reverse=True)
 
 
-def purge(db):
+def purge(database):
     """Remove for good what has been in the trash longer than the undo window."""
     DeletedPrompt.delete().where(DeletedPrompt.deleted_at < utcnow() - window()).execute()

@@ -1,9 +1,9 @@
 """The accelerated thumbnail path: libvips (pyvips), used for PNG and WebP when installed.
 
-libvips decodes PNG 1.2-1.7x faster than Pillow and shrinks while it decodes, so imports of
+libvips decodes PNG faster than Pillow and shrinks while it decodes, so imports of
 diffusion PNGs go faster. JPEG stays with Pillow: its draft mode decodes at a reduced DCT
-scale and, with the WebP encoder, beats libvips' thumbnailer on photos (bench/
-thumbnail_speed.py). Its answers match thumbnails.py's: same size rules, upright,
+scale and, with the WebP encoder, beats libvips' thumbnailer on photos (bench/RESULTS.md,
+bench/thumbnail_speed.py). Its answers match thumbnails.py's: same size rules, upright,
 8-bit sRGB, alpha kept only when some pixel is see-through, metadata dropped, and the same
 refusals (too many pixels before decoding, truncated files, not an image).
 """
@@ -45,19 +45,21 @@ def handles(data):
     return data.startswith(PNG_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
-def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
-    """(webp bytes, width, height).
+class Refused(Exception):
+    """An image libvips will not thumbnail; the message is the reason (thumbnails.py
+    turns it into a ThumbnailError, as its Pillow path would raise)."""
 
-    Raises `error` (ThumbnailError) with a reason, as the Pillow path would.
-    """
+
+def webp_thumbnail(data, max_side, quality, max_pixels, max_memory):
+    """(webp bytes, width, height), or Refused with a reason."""
     try:
         width, height = png_size(data) or header_size(data)
         limit = min(max_pixels, PILLOW_LIMIT)
         if width * height > limit:
-            raise error(f"image too large: {width}x{height} pixels exceeds the limit of {limit}")
+            raise Refused(f"image too large: {width}x{height} pixels exceeds the limit of {limit}")
         needed = interlaced_png_bytes(data)
         if needed > max_memory:
-            raise error(
+            raise Refused(
                 f"image too large to decode: {width}x{height} interlaced PNG would take "
                 f"{needed // 2**20} MB, more than the limit of {max_memory // 2**20} MB"
             )
@@ -73,14 +75,15 @@ def vips_thumbnail(data, max_side, quality, max_pixels, error, max_memory):
         thumb = eight_bit_srgb(thumb)
         encoded = thumb.webpsave_buffer(Q=quality, keep="none", effort=4)
     except pyvips.Error as exc:
-        raise error(reason(str(exc))) from None
+        raise Refused(reason(str(exc))) from None
     return encoded, thumb.width, thumb.height
 
 
 def png_size(data):
     """(width, height) from a PNG's IHDR chunk, which must come first; else None.
 
-    Read by hand: asking libvips for the header cost 2% of a whole 1024-pixel thumbnail.
+    Read by hand: asking libvips for the header costs a measurable share of a whole
+    thumbnail, and the IHDR chunk holds the answer at a fixed place.
     """
     if data.startswith(PNG_MAGIC) and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -74,7 +74,7 @@ def database_url(tmp_path):
 
 def close_connections():
     """Close every pooled connection this process holds (the schema is about to go)."""
-    database = gallery_db.db.obj
+    database = gallery_db.proxy.obj
     if database is not None and hasattr(database, "close_all"):
         database.close_all()
 
@@ -90,10 +90,10 @@ def isolated(tmp_path, monkeypatch, request):
         url = f"sqlite:///{tmp_path / 'standalone.db'}"
     monkeypatch.setenv("GALLERY_DATABASE_URL", url)
     yield
-    if gallery_db.db.obj is not None:
+    if gallery_db.proxy.obj is not None:
         close_connections()
-        gallery_db.db.obj.close()
-        gallery_db.db.initialize(None)
+        gallery_db.proxy.obj.close()
+        gallery_db.proxy.initialize(None)
 
 
 @pytest.fixture

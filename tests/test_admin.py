@@ -98,10 +98,10 @@ def test_cleanup_shows_a_dry_run_then_acts(admin, ctx):
     html = admin.post("/admin/cleanup", data=data, headers={"HX-Request": "true"}).get_data(
         as_text=True
     )
-    assert "This would remove <strong>1</strong> prompt." in html and "old one" in html
+    assert "This would remove <strong>1 prompt</strong>." in html and "old one" in html
     assert "<html" not in html and count() == 2
     html = admin.post("/admin/cleanup", data=hidden_fields(html)).get_data(as_text=True)
-    assert "Removed <strong>1</strong> prompt." in html and "<html" in html
+    assert "Removed <strong>1 prompt</strong>." in html and "<html" in html
     assert [p.prompt_text for p in store.recent()] == ["fresh one"]
 
 
@@ -247,7 +247,7 @@ def test_cleanup_confirm_removes_exactly_what_the_preview_showed(admin, ctx, mon
     preview = admin.post(
         "/admin/cleanup", data={"csrf_token": admin.token, "unused_days": "30"}, headers=HX
     ).get_data(as_text=True)
-    assert "This would remove <strong>2</strong> prompts." in preview
+    assert "This would remove <strong>2 prompts</strong>." in preview
     form = hidden_fields(preview)
     # Meanwhile: one previewed prompt is used again, an old one is recorded, and two
     # days pass, so "not quite old" is now unused for 31 days.
@@ -255,12 +255,12 @@ def test_cleanup_confirm_removes_exactly_what_the_preview_showed(admin, ctx, mon
     store.record_use("recorded after the preview", used_at=now - timedelta(days=90))
     monkeypatch.setattr(store, "utcnow", lambda: now + timedelta(days=2))
     html = admin.post("/admin/cleanup", data=form, headers=HX).get_data(as_text=True)
-    assert "Removed <strong>1</strong> prompt." in html
+    assert "Removed <strong>1 prompt</strong>." in html
     left = {p.prompt_text for p in store.list_prompts(limit=10).items}
     assert left == {"old and reused", "not quite old", "fresh", "recorded after the preview"}
     undo = hidden_fields_of_undo(html)
     answer = admin.post(undo["action"], data=undo["fields"], headers=HX)
-    assert answer.status_code == 200 and "Restored <strong>1</strong>" in answer.get_data(
+    assert answer.status_code == 200 and "Restored <strong>1 prompt</strong>" in answer.get_data(
         as_text=True
     )
     assert count() == 5
@@ -285,7 +285,7 @@ def test_cleanup_can_be_undone_as_a_whole_from_the_admin_page(admin, ctx):
         "/admin/cleanup", data={"csrf_token": admin.token, "without_thumbnail": "yes"}
     ).get_data(as_text=True)
     html = admin.post("/admin/cleanup", data=hidden_fields(preview)).get_data(as_text=True)
-    assert "Removed <strong>2</strong> prompts." in html and count() == 1
+    assert "Removed <strong>2 prompts</strong>." in html and count() == 1
     page = admin.get("/admin/").get_data(as_text=True)
     assert "Cleanup of 2 prompts" in page and "lost one" in page
     undo = hidden_fields_of_undo(page)

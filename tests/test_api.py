@@ -557,7 +557,7 @@ def test_a_failed_last_use_write_does_not_fail_the_request(client, ctx, token):
     from gallery import db as gallery_db
     from gallery import engines
 
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     for statement in REFUSE_TOKEN_UPDATES[engines.dialect(database)]:
         database.execute_sql(statement)
     response = client.post(

@@ -55,3 +55,26 @@ def test_instance_path_from_the_environment(tmp_path, monkeypatch):
     assert (elsewhere / "secret_key").exists()
     # An explicit argument still wins.
     assert create_app(instance_path=tmp_path / "other").instance_path == str(tmp_path / "other")
+
+
+def test_scripts_outside_an_app_read_the_environment_with_the_same_types(monkeypatch):
+    from gallery.config import standalone_settings
+
+    monkeypatch.setenv("GALLERY_PAGE_SIZE", "30")
+    monkeypatch.setenv("GALLERY_SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("GALLERY_SESSION_COOKIE_SAMESITE", "Strict")
+    settings = standalone_settings()
+    assert settings["PAGE_SIZE"] == 30
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
+    assert settings["UNDO_MINUTES"] == 10  # a default
+
+
+def test_a_bad_base_url_from_the_environment_is_a_clear_error(tmp_path, monkeypatch):
+    import pytest
+
+    from gallery.errors import InvalidInput
+
+    monkeypatch.setenv("GALLERY_BASE_URL", "https://gallery.example.org/sub")
+    with pytest.raises(InvalidInput, match="GALLERY_BASE_URL must be an origin"):
+        create_app(instance_path=tmp_path)

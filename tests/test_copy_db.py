@@ -107,7 +107,8 @@ def test_sqlite_to_postgres_and_new_ids_follow(filled, app, tmp_path):
             with moved.app_context():
                 assert texts(search_prompts("44 prompt")) == ["prompt 44"]
                 analyzed = "SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema()"
-                assert gallery_db.ready().execute_sql(analyzed).fetchone()[0] > 0  # plans fit
+                moved_db = gallery_db.migrated_database()
+                assert moved_db.execute_sql(analyzed).fetchone()[0] > 0  # plans fit
                 assert store.record_use("after the copy").id == 451
                 assert store.get_stats().total_uses == 452
             moved.extensions["gallery_db"].close_all()

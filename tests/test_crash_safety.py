@@ -54,7 +54,7 @@ def test_sigkill_twenty_times_loses_nothing_acknowledged(ctx, app):
         for prompt_id, count in lines:
             acknowledged[prompt_id] = max(acknowledged.get(prompt_id, 0), count)
     assert acks >= 20, "the writers never got going"
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     if engines.is_sqlite(database):
         assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = {p.id: p.total_uses for p in store.list_prompts(limit=100).items}

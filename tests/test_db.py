@@ -40,14 +40,14 @@ class FakeClock:
 
 
 def test_retries_a_locked_database_with_backoff(ctx):
-    gallery_db.ready()
+    gallery_db.migrated_database()
     operation, calls = flaky(2)
     assert gallery_db.retry_when_busy(operation, first_wait=0.001) == "done"
     assert len(calls) == 3
 
 
 def test_gives_up_when_the_next_wait_would_outlast_the_budget(ctx):
-    gallery_db.ready()
+    gallery_db.migrated_database()
     operation, calls = flaky(10)
     clock = FakeClock()
     with pytest.raises(OperationalError):
@@ -58,7 +58,7 @@ def test_gives_up_when_the_next_wait_would_outlast_the_budget(ctx):
 
 
 def test_other_errors_and_transactions_are_not_retried(ctx):
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     operation, calls = flaky(1, "no such table: x")
     with pytest.raises(OperationalError):
         gallery_db.retry_when_busy(operation, first_wait=0.001)
@@ -69,7 +69,7 @@ def test_other_errors_and_transactions_are_not_retried(ctx):
 
 
 def test_retries_stay_within_one_budget(ctx):
-    gallery_db.ready()
+    gallery_db.migrated_database()
     operation, calls = flaky(1000)
     clock = FakeClock()
     with pytest.raises(OperationalError):

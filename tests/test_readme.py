@@ -31,3 +31,13 @@ def test_readme_documents_every_setting_and_command():
         assert f"GALLERY_{name}" in readme, name
     for name in gallery.commands:
         assert f"`{name}" in readme, name
+
+
+def test_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    package = ROOT / "gallery"
+    modules = [f"`{p.name}`" for p in package.glob("*.py")]
+    modules += [f"`{p.name}/`" for p in package.iterdir() if (p / "__init__.py").exists()]
+    missing = [name for name in sorted(modules) if name not in layout]
+    assert not missing, f"README's layout section misses {missing}"

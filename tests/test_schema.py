@@ -45,7 +45,7 @@ def indexes(conn):
 
 
 def fresh_database(ctx):
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     return sqlite3.connect(database.database)
 
 
@@ -67,7 +67,7 @@ def test_the_seed_indexes_exist_under_their_names(ctx):
 
 
 def test_schema_creation_is_idempotent_and_versioned(ctx):
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     assert engines.schema_version(database) == len(MIGRATIONS)
     assert gallery_db.migrate(database) == len(MIGRATIONS)
     assert gallery_db.migrate(database) == len(MIGRATIONS)
@@ -81,7 +81,7 @@ def test_init_db_command(runner, app):
 
 @pytest.mark.sqlite
 def test_sqlite_connection_settings(ctx):
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     with database.connection_context():
         pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
         assert pragma("journal_mode") == "wal"

@@ -25,7 +25,7 @@ SEED_COLUMNS = [
 
 
 def rows(sql, *params):
-    return gallery_db.ready().execute_sql(sql, params).fetchall()
+    return gallery_db.migrated_database().execute_sql(sql, params).fetchall()
 
 
 def test_columns_and_types(ctx):
@@ -108,7 +108,7 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 
 
 def test_migrations_are_versioned_and_idempotent(ctx):
-    database = gallery_db.ready()
+    database = gallery_db.migrated_database()
     assert engines.schema_version(database) == len(MIGRATIONS)
     assert gallery_db.migrate(database) == len(MIGRATIONS)
 

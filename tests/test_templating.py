@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from gallery.templating import ago, exact, filesize, highlight, plural
+from gallery.templating import ago, exact, highlight, number, plural
 
 
 def test_highlight_escapes_and_marks_whole_words():
@@ -28,11 +28,13 @@ def test_relative_and_exact_times():
     assert exact(now) == "2026-06-01 12:00:00 UTC"
 
 
-def test_sizes_and_plurals():
-    assert filesize(512) == "512 bytes"
-    assert filesize(1536) == "1.5 KB"
-    assert filesize(5 * 1024**3) == "5.0 GB"
+def test_sizes_counts_and_plurals(app):
+    size = app.jinja_env.from_string("{{ size|filesizeformat(true) }}")
+    assert size.render(size=512) == "512 Bytes"
+    assert size.render(size=1536) == "1.5 KiB"
+    assert number(1234567) == "1,234,567" and number(None) == "0"
     assert plural(1, "use") == "1 use" and plural(3, "use") == "3 uses"
+    assert plural(1200, "prompt") == "1,200 prompts"
 
 
 def test_plain_drops_bidirectional_controls():

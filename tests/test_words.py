@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gallery.db import ready
+from gallery.db import migrated_database
 from gallery.migrations import PG_PROMPTS_FTS, PROMPTS_FTS
 from gallery.templating import highlight
 from gallery.words import (
@@ -183,12 +183,12 @@ def fts5():
 @pytest.fixture
 def postgres(ctx):
     """The lexemes of a text's search document (migrations 2 and 10), in order."""
-    if not ready().execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").fetchone():
+    if not migrated_database().execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").fetchone():
         pytest.skip("the server has no unaccent extension: search keeps accents")
 
     def lexemes(text):
         rows = (
-            ready()
+            migrated_database()
             .execute_sql(
                 "SELECT lexeme FROM unnest(gallery_search_document(%s)) AS d, "
                 "unnest(d.positions) AS position ORDER BY position",

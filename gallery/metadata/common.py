@@ -99,7 +99,7 @@ def parse_date(value) -> datetime | None:
     text = value.strip()
     text = _EXIF_DATE.sub(r"\1-\2-\3T\4", text)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)  # reads a trailing Z since 3.11
     except ValueError:
         try:
             from email.utils import parsedate_to_datetime

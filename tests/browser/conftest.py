@@ -117,7 +117,7 @@ def in_app(app):
 
     def run(fn, *args, **kwargs):
         with app.app_context():
-            database = gallery_db.ready()
+            database = gallery_db.migrated_database()
             try:
                 return fn(*args, **kwargs)
             finally:
