@@ -183,7 +183,11 @@ def fts5():
 @pytest.fixture
 def postgres(ctx):
     """The lexemes of a text's search document (migrations 2 and 10), in order."""
-    if not migrated_database().execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").fetchone():
+    if (
+        not migrated_database()
+        .execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'")
+        .fetchone()
+    ):
         pytest.skip("the server has no unaccent extension: search keeps accents")
 
     def lexemes(text):
