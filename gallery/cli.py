@@ -11,7 +11,7 @@ from peewee import DatabaseError, InterfaceError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
-from . import copying, db, demo, importer, sessions, store, tokens
+from . import copying, db, demo, importer, migrations, sessions, store, tokens
 from .errors import InvalidInput, database_failure
 from .search import search_prompts
 
@@ -56,7 +56,7 @@ def describe(prompt):
 @fail_clearly
 def init_db():
     """Create or migrate the schema (also happens on first use)."""
-    version = db.migrate(db.ready())
+    version = migrations.migrate(db.ready())
     click.echo(f"Database ready at schema version {version}.")
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from peewee import EXCLUDED, JOIN, DatabaseError, IntegrityError, fn
 
 from . import engines
-from .db import migrate
 from .errors import InvalidInput
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, migrate, schema_version
 from .models import ImportedFile, Prompt, ThumbnailDigest
 from .tokens import ApiToken
 
@@ -81,7 +80,7 @@ def same_database(source_url, target_url):
 def check_source(source):
     """Refuse a source this gallery cannot read as it is: copy-db never migrates it."""
     try:
-        version = engines.schema_version(source)
+        version = schema_version(source)
     except DatabaseError as exc:
         reason = str(exc).splitlines()[0]
         raise InvalidInput(f"cannot read the source database: {reason}") from None
@@ -102,7 +101,7 @@ def check_source(source):
 
 def rows_held(target):
     """{table: rows} the target already holds, read before it is migrated or written."""
-    if engines.schema_version(target) > len(MIGRATIONS):
+    if schema_version(target) > len(MIGRATIONS):
         raise InvalidInput("the target was made by a newer gallery; copy with that one")
     return {
         model._meta.table_name: count_rows(target, model) if target.table_exists(model) else 0

@@ -1,4 +1,4 @@
-"""The database: a proxy chosen at run time, its connection hooks and its migrations."""
+"""The database: a proxy chosen at run time and its connection hooks."""
 
 import logging
 import threading
@@ -11,7 +11,7 @@ from . import engines
 from .config import standalone_settings
 from .engines import open_database
 from .errors import Unavailable
-from .migrations import MIGRATIONS, adopt_seed_store
+from .migrations import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -50,36 +50,6 @@ def database_for(settings):
         timeout=settings["DATABASE_TIMEOUT"],
         connect_timeout=settings["DATABASE_CONNECT_TIMEOUT"],
     )
-
-
-def ensure_schema(database):
-    """Run pending migrations once per process and database."""
-    if getattr(database, "_gallery_schema_ready", False):
-        return
-    # SQLite: checked first without the write lock, so a worker that starts while a
-    # script holds the lock still serves reads. PostgreSQL's check creates the version
-    # table, which only the migration lock keeps processes from doing at once.
-    current = engines.is_sqlite(database) and engines.schema_version(database) >= len(MIGRATIONS)
-    if not current:
-        migrate(database)
-    database._gallery_schema_ready = True
-
-
-def migrate(database):
-    """Apply the migrations this database lacks, each in its own transaction."""
-    for version, migration in enumerate(MIGRATIONS, start=1):
-        # The lock taken inside the transaction makes the version check and the
-        # change atomic, so processes starting together migrate once.
-        with database.atomic():
-            engines.lock_for_migration(database)
-            if engines.schema_version(database) >= version:
-                continue
-            # A store made from the design document's schema already has its table.
-            if version > 1 or not adopt_seed_store(database):
-                for statement in migration[engines.dialect(database)]:
-                    database.execute_sql(statement)
-            engines.set_schema_version(database, version)
-    return engines.schema_version(database)
 
 
 def init_app(app):

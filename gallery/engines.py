@@ -23,7 +23,6 @@ SQLITE_PRAGMAS = {
     "temp_store": "memory",
 }
 POSTGRES_SCHEMES = ("postgresql", "postgres")
-MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
 # PostgreSQL's serialization_failure and deadlock_detected: run the transaction again.
 RETRY_SQLSTATES = ("40001", "40P01")
 
@@ -195,14 +194,6 @@ def worth_retrying(exc):
     )
 
 
-def lock_for_migration(database):
-    """Inside a transaction: make concurrent migrators wait for each other, for as long
-    as a migration takes (a new index on a million prompts outlasts statement_timeout)."""
-    if not is_sqlite(database):  # SQLite's IMMEDIATE transaction already holds the lock
-        database.execute_sql("SET LOCAL statement_timeout = 0")
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-
-
 @contextmanager
 def no_statement_timeout(database):
     """Upkeep that may run for minutes on a large store, outside any transaction."""
@@ -214,27 +205,6 @@ def no_statement_timeout(database):
         yield
     finally:
         database.execute_sql("RESET statement_timeout")  # back to the connection's own
-
-
-def schema_version(database):
-    """The number of migrations applied to this database."""
-    if is_sqlite(database):
-        return database.execute_sql("PRAGMA user_version").fetchone()[0]
-    # Only reads, so a read-only connection can ask too.
-    if not database.execute_sql("SELECT to_regclass('gallery_schema') IS NOT NULL").fetchone()[0]:
-        return 0
-    row = database.execute_sql("SELECT MAX(version) FROM gallery_schema").fetchone()
-    return row[0] or 0
-
-
-def set_schema_version(database, version):
-    """Record that `version` migrations are applied (inside the migration's transaction)."""
-    if is_sqlite(database):
-        database.execute_sql(f"PRAGMA user_version = {int(version)}")
-    else:
-        database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
-        database.execute_sql("DELETE FROM gallery_schema")
-        database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))
 
 
 def snapshot(database):

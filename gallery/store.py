@@ -16,7 +16,7 @@ from . import db as database
 from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, migrate
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
 from .normalize import clean_prompt, has_visible, lone_surrogate, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
@@ -437,7 +437,7 @@ def restore(path):
     """Replace the live store with a checked backup; the old file is kept beside it."""
     db = database.ready()
     kept = engines.restore_from(db, path, len(MIGRATIONS))
-    database.migrate(db)  # an older backup comes up to today's schema
+    migrate(db)  # an older backup comes up to today's schema
     return kept
 
 

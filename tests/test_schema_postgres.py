@@ -2,7 +2,7 @@
 
 import pytest
 
-from gallery import create_app, engines, store
+from gallery import create_app, engines, migrations, store
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
@@ -90,14 +90,14 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 
     database = engines.open_database(database_url, pool_size=1)
     try:
-        monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
-        assert gallery_db.migrate(database) == 9
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
+        assert migrations.migrate(database) == 9
         monkeypatch.undo()
         database.execute_sql(
             "INSERT INTO prompts (prompt_text, prompt_hash) VALUES "
             "('Crème brûlée at dawn', 'h1'), ('a red fox', 'h2')"
         )
-        assert gallery_db.migrate(database) == len(MIGRATIONS)
+        assert migrations.migrate(database) == len(MIGRATIONS)
         assert database.execute_sql("SELECT COUNT(*) FROM prompt_search").fetchone()[0] == 2
     finally:
         database.close_all()
@@ -109,8 +109,8 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 
 def test_migrations_are_versioned_and_idempotent(ctx):
     database = gallery_db.ready()
-    assert engines.schema_version(database) == len(MIGRATIONS)
-    assert gallery_db.migrate(database) == len(MIGRATIONS)
+    assert migrations.schema_version(database) == len(MIGRATIONS)
+    assert migrations.migrate(database) == len(MIGRATIONS)
 
 
 def test_times_are_stored_as_utc_instants(ctx):
