@@ -13,6 +13,7 @@ from pathlib import Path
 from peewee import EXCLUDED, JOIN, DatabaseError, IntegrityError, fn
 
 from . import engines
+from .db import open_database
 from .errors import InvalidInput
 from .migrations import MIGRATIONS, migrate, schema_version
 from .models import ImportedFile, Prompt, ThumbnailDigest
@@ -38,8 +39,8 @@ def copy_store(source_url, target_url, progress=None, merge=False):
     """
     if same_database(source_url, target_url):
         raise InvalidInput("the source and the target are the same database")
-    source = engines.open_database(source_url, pool_size=1, read_only=True)
-    target = engines.open_database(target_url, pool_size=2)
+    source = open_database(source_url, pool_size=1, read_only=True)
+    target = open_database(target_url, pool_size=2)
     try:
         check_source(source)
         held = rows_held(target)

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from gallery import db as gallery_db
-from gallery import engines, migrations
+from gallery import migrations
 from gallery.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
 
@@ -144,7 +144,7 @@ def test_the_digest_migration_gives_existing_thumbnails_their_digests(
 
     before = next(i for i, step in enumerate(MIGRATIONS) if step["sqlite"] is THUMBNAIL_DIGESTS)
 
-    database = engines.open_database(database_url, pool_size=1)
+    database = gallery_db.open_database(database_url, pool_size=1)
     kept, trashed = b"RIFF kept picture", b"RIFF trashed picture"
     try:
         monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])  # a store from before

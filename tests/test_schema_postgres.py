@@ -2,7 +2,7 @@
 
 import pytest
 
-from gallery import create_app, engines, migrations, store
+from gallery import create_app, migrations, store
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
@@ -88,7 +88,7 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 ):
     from gallery.search import search_prompts
 
-    database = engines.open_database(database_url, pool_size=1)
+    database = gallery_db.open_database(database_url, pool_size=1)
     try:
         monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
         assert migrations.migrate(database) == 9
