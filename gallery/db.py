@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -175,7 +174,7 @@ def init_app(app):
 
     @app.before_request
     def connect():
-        if request.endpoint == "healthz":
+        if request.endpoint == "gallery.healthz":
             return  # it reports a broken database instead of failing on it
         use_database(database)
         ensure_schema(database)
@@ -185,39 +184,6 @@ def init_app(app):
     def close(exc):
         if not database.is_closed():
             database.close()
-
-    # A check runs in a thread of its own, so it can be given up on: statement_timeout
-    # is the server's, and a server (or pooler) that takes the query and stays silent
-    # would otherwise hold /healthz until the load balancer's own timeout.
-    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
-    deadline = float(app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
-
-    @app.get("/healthz")
-    def healthz():
-        """200 when the database answers, 503 when not: for load balancers."""
-        outcome = {}
-        if not checks.acquire(timeout=deadline):
-            outcome["error"] = TimeoutError("earlier health checks are still waiting")
-        else:
-            checker = threading.Thread(target=check, args=(outcome,), daemon=True)
-            checker.start()
-            checker.join(deadline)
-        if "ok" in outcome:
-            return {"status": "ok"}
-        # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
-        log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
-        reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
-        return {"status": "unavailable", "error": reason}, 503
-
-    def check(outcome):
-        try:
-            with database.connection_context():
-                database.execute_sql("SELECT 1").fetchone()
-            outcome["ok"] = True
-        except Exception as exc:
-            outcome["error"] = exc
-        finally:
-            checks.release()
 
 
 def retry_when_busy(

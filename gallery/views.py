@@ -1,12 +1,17 @@
-"""Blueprint "gallery": the card grid, a prompt's page, thumbnails and stats."""
+"""Blueprint "gallery": the card grid, a prompt's page, thumbnails, stats and /healthz."""
+
+import logging
+import threading
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from . import store
+from . import engines, store
 from .errors import InvalidInput
 from .htmx import is_htmx, render
 from .models import Prompt
 from .search import query_terms, search_prompts
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("gallery", __name__)
 
@@ -147,3 +152,48 @@ def stats():
 def favicon():
     """Browsers ask for /favicon.ico whatever the page says."""
     return current_app.send_static_file("favicon.svg")
+
+
+@bp.record_once
+def limit_health_checks(state):
+    """Each app's health checks: how many may be stuck at once, and how long one waits."""
+    # A check runs in a thread of its own, so it can be given up on: statement_timeout
+    # is the server's, and a server (or pooler) that takes the query and stays silent
+    # would otherwise hold /healthz until the load balancer's own timeout.
+    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
+    deadline = float(state.app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
+    state.app.extensions["gallery_health_checks"] = (checks, deadline)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 when not: for load balancers."""
+    database = current_app.extensions["gallery_db"]
+    checks, deadline = current_app.extensions["gallery_health_checks"]
+    outcome = {}
+    if not checks.acquire(timeout=deadline):
+        outcome["error"] = TimeoutError("earlier health checks are still waiting")
+    else:
+        checker = threading.Thread(
+            target=health_check, args=(database, checks, outcome), daemon=True
+        )
+        checker.start()
+        checker.join(deadline)
+    if "ok" in outcome:
+        return {"status": "ok"}
+    # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
+    log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
+    reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
+    return {"status": "unavailable", "error": reason}, 503
+
+
+def health_check(database, checks, outcome):
+    """Ask the database for one row; record "ok" or the error, then free the check's slot."""
+    try:
+        with database.connection_context():
+            database.execute_sql("SELECT 1").fetchone()
+        outcome["ok"] = True
+    except Exception as exc:
+        outcome["error"] = exc
+    finally:
+        checks.release()
