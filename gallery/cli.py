@@ -12,7 +12,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
 from . import copying, db, demo, importer, migrations, sessions, store, tokens
-from .errors import InvalidInput, database_failure
+from .errors import InvalidInput, as_unavailable, database_failure
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -35,7 +35,7 @@ def fail_clearly(command):
         except (DatabaseError, InterfaceError, sqlite3.Error, MaxConnectionsExceeded) as exc:
             # The operator at the terminal may see the driver's words (host, port, file);
             # a web page never does.
-            unavailable = db.as_unavailable(exc)
+            unavailable = as_unavailable(exc)
             message = database_failure(exc)
             if unavailable is not None:
                 message = f"{unavailable.message} ({message})"

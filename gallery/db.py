@@ -2,18 +2,16 @@
 
 import hashlib
 import logging
-import time
 from pathlib import Path
 
 from flask import current_app, has_app_context, request
-from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse
 from playhouse.pool import PooledSqliteDatabase
 
-from . import engines
 from .config import standalone_settings
 from .engines import busy_ms
-from .errors import InvalidInput, Unavailable
+from .errors import InvalidInput
 from .migrations import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -184,49 +182,3 @@ def init_app(app):
     def close(exc):
         if not database.is_closed():
             database.close()
-
-
-def retry_when_busy(
-    operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
-):
-    """Run `operation()`; if the database stays locked past its busy timeout, or
-    PostgreSQL ends it as a deadlock or serialization failure, back off and retry,
-    within one budget.
-
-    Writers already queue on SQLite's busy timeout, which is the whole budget
-    (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
-    so a write waits that long at most, then raises. Inside a transaction it runs
-    once: retrying part of a transaction would be wrong.
-    """
-    database = db.obj
-    budget = database.gallery_timeout if budget is None else budget
-    deadline = clock() + budget
-    wait = first_wait
-    shortened = False
-    try:
-        while True:
-            try:
-                return operation()
-            except DatabaseError as exc:
-                left = deadline - clock() - wait
-                transient = engines.worth_retrying(exc)
-                if not transient or left <= 0 or database.in_transaction():
-                    raise
-            sleep(wait)
-            wait *= 2
-            if engines.is_sqlite(database):
-                engines.set_busy_timeout(database, left)
-                shortened = True
-    finally:
-        if shortened:  # the pooled connection keeps its full busy timeout for the next caller
-            engines.set_busy_timeout(database, database.gallery_timeout)
-
-
-def as_unavailable(exc):
-    """Unavailable (503 with Retry-After) for an error that means a locked or unreachable
-    database, else None."""
-    reason = engines.unavailable(exc)
-    if reason is None:
-        return None
-    log.warning("database unavailable: %s", exc)
-    return Unavailable(reason)

@@ -1,5 +1,9 @@
 """The one error path: InvalidInput and the handlers that turn it into answers."""
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class InvalidInput(ValueError):
     """Outside input we refuse; the message says what was wrong."""
@@ -103,6 +107,18 @@ class Unavailable(InvalidInput):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+def as_unavailable(exc):
+    """Unavailable (503 with Retry-After) for an error that means a locked or unreachable
+    database, else None."""
+    from .engines import unavailable  # engines uses these errors: imported when needed
+
+    reason = unavailable(exc)
+    if reason is None:
+        return None
+    log.warning("database unavailable: %s", exc)
+    return Unavailable(reason)
+
+
 def wants_json():
     """API paths answer errors in JSON; pages answer in HTML."""
     from flask import request
@@ -116,8 +132,6 @@ def register_handlers(app):
     from peewee import DatabaseError
     from playhouse.pool import MaxConnectionsExceeded
     from werkzeug.exceptions import HTTPException
-
-    from .db import as_unavailable
 
     def answer(status, code, message, field=None):
         if wants_json():

@@ -251,7 +251,7 @@ def write_batch(batch, model, report):
         return written
 
     if batch:
-        report.add(database.retry_when_busy(attempt))
+        report.add(store.retry_when_busy(attempt))
 
 
 def write_scan(scan, model, report):

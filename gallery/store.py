@@ -5,12 +5,13 @@ Flask-free: the API, the CLI, the importer and Python scripts all come through h
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from peewee import EXCLUDED, fn
+from peewee import EXCLUDED, DatabaseError, fn
 
 from . import db as database
 from . import engines, trash
@@ -76,7 +77,7 @@ def record_use(
         Prompt.model: model,
     }
     if not thumbnail:
-        stored = database.retry_when_busy(lambda: upsert(db, row))
+        stored = retry_when_busy(lambda: upsert(db, row))
         return Recorded(stored, stored.total_uses == 1, False, thumbnail_error)
     row.update(thumbnail_columns(thumbnail))
 
@@ -87,8 +88,44 @@ def record_use(
             stored.thumbnail_digest = ThumbnailDigest.remember(stored.id, thumbnail.data)
         return stored
 
-    stored = database.retry_when_busy(write)
+    stored = retry_when_busy(write)
     return Recorded(stored, stored.total_uses == 1, True, thumbnail_error)
+
+
+def retry_when_busy(
+    operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
+):
+    """Run `operation()`; if the database stays locked past its busy timeout, or
+    PostgreSQL ends it as a deadlock or serialization failure, back off and retry,
+    within one budget.
+
+    Writers already queue on SQLite's busy timeout, which is the whole budget
+    (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
+    so a write waits that long at most, then raises. Inside a transaction it runs
+    once: retrying part of a transaction would be wrong.
+    """
+    db = database.db.obj
+    budget = db.gallery_timeout if budget is None else budget
+    deadline = clock() + budget
+    wait = first_wait
+    shortened = False
+    try:
+        while True:
+            try:
+                return operation()
+            except DatabaseError as exc:
+                left = deadline - clock() - wait
+                transient = engines.worth_retrying(exc)
+                if not transient or left <= 0 or db.in_transaction():
+                    raise
+            sleep(wait)
+            wait *= 2
+            if engines.is_sqlite(db):
+                engines.set_busy_timeout(db, left)
+                shortened = True
+    finally:
+        if shortened:  # the pooled connection keeps its full busy timeout for the next caller
+            engines.set_busy_timeout(db, db.gallery_timeout)
 
 
 def upsert(db, row):
