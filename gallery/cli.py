@@ -11,6 +11,7 @@ from peewee import DatabaseError, InterfaceError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
+from . import backup as backups
 from . import copying, db, demo, importer, migrations, sessions, store, tokens
 from .errors import InvalidInput, as_unavailable, database_failure
 from .search import search_prompts
@@ -136,7 +137,7 @@ def cleanup(without_thumbnail, unused_days, dry_run):
 @fail_clearly
 def backup(path):
     """Write a consistent copy of the live database to PATH (a new file)."""
-    size = store.backup(path)
+    size = backups.backup(path)
     click.echo(f"Backed up to {path} ({size} bytes).")
 
 
@@ -314,7 +315,7 @@ def revoke_token(name):
 @fail_clearly
 def restore(path):
     """Replace the live database with backup PATH, after checking it; keeps the old file."""
-    kept = store.restore(path)
+    kept = backups.restore(path)
     click.echo(f"Restored from {path}. The previous store is kept as {kept}.")
 
 

@@ -1,15 +1,12 @@
-"""What differs between SQLite and PostgreSQL, outside search: connections, schema
-version, scalar min/max, size on disk, backup and upkeep."""
+"""What SQLite and PostgreSQL spell differently, outside search: which errors mean
+"busy", timeouts, snapshots, scalar min/max, size on disk and upkeep."""
 
 import sqlite3
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import OperationalError, SqliteDatabase, fn
 from playhouse.pool import MaxConnectionsExceeded
-
-from .errors import InvalidInput
 
 # PostgreSQL's serialization_failure and deadlock_detected: run the transaction again.
 RETRY_SQLSTATES = ("40001", "40P01")
@@ -124,23 +121,6 @@ def database_size(database):
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def backup_to(database, target):
-    """A consistent copy of a live SQLite database through the online backup API."""
-    if not is_sqlite(database):
-        raise InvalidInput("back up PostgreSQL with pg_dump, or copy-db to a SQLite file")
-    target = Path(target)
-    if target.exists():
-        raise InvalidInput(f"{target} already exists; choose a new file name", "path")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"folder {target.parent} does not exist", "path")
-    copy = sqlite3.connect(target)
-    try:
-        database.connection().backup(copy)
-    finally:
-        copy.close()
-    return target.stat().st_size
-
-
 def optimize(database):
     """Planner statistics, a compact full-text index, free space given back."""
     if not is_sqlite(database):
@@ -160,53 +140,3 @@ def refresh_statistics(database):
     if not is_sqlite(database):
         with no_statement_timeout(database):
             database.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")
-
-
-def restore_from(database, source, schema_versions):
-    """Replace a live SQLite database with a checked backup; return where the old one went."""
-    if not is_sqlite(database):
-        raise InvalidInput("restore PostgreSQL with pg_restore, or copy-db from a SQLite file")
-    source = Path(source)
-    if not source.is_file():
-        raise InvalidInput(f"{source} is not a file", "path")
-    check_backup(source, schema_versions)
-    live = Path(database.database)
-    kept = live.with_name(f"{live.name}.before-restore-{int(time.time())}")
-    backup_to(database, kept)
-    candidate = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        # The backup API swaps the pages in one step, under the live file's locks,
-        # so connections of a running gallery see the old store or the new, never a mix.
-        candidate.backup(database.connection())
-    except sqlite3.Error as exc:
-        raise InvalidInput(
-            f"could not restore {source}: {exc}; the live store is unchanged"
-        ) from None
-    finally:
-        candidate.close()
-    return kept
-
-
-def check_backup(path, schema_versions):
-    """Refuse a file that is not an intact gallery database this version can read."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            has_prompts = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prompts'"
-            ).fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise InvalidInput(f"{path} is not a SQLite database ({exc})", "path") from None
-    if integrity != "ok":
-        raise InvalidInput(f"{path} fails its integrity check: {integrity}", "path")
-    if not has_prompts or version < 1:
-        raise InvalidInput(f"{path} is not a Prompt Gallery database", "path")
-    if version > schema_versions:
-        raise InvalidInput(
-            f"{path} has schema version {version}, newer than this gallery's {schema_versions}",
-            "path",
-        )

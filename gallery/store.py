@@ -17,7 +17,6 @@ from . import db as database
 from . import engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
-from .migrations import MIGRATIONS, migrate
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
 from .normalize import clean_prompt, has_visible, lone_surrogate, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
@@ -463,19 +462,6 @@ def get_stats():
         last_activity=last,
         models=[(m.model, m.prompts, m.uses) for m in models],
     )
-
-
-def backup(path):
-    """Write a consistent copy of the live store to a new file; return its size."""
-    return engines.backup_to(database.ready(), path)
-
-
-def restore(path):
-    """Replace the live store with a checked backup; the old file is kept beside it."""
-    db = database.ready()
-    kept = engines.restore_from(db, path, len(MIGRATIONS))
-    migrate(db)  # an older backup comes up to today's schema
-    return kept
 
 
 def optimize():

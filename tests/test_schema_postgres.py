@@ -2,6 +2,7 @@
 
 import pytest
 
+from gallery import backup as backups
 from gallery import create_app, migrations, store
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
@@ -122,4 +123,4 @@ def test_times_are_stored_as_utc_instants(ctx):
 def test_database_size_and_backup_advice(ctx):
     assert store.get_stats().database_bytes > 0
     with pytest.raises(InvalidInput, match="pg_dump"):
-        store.backup("/tmp/never-written.db")
+        backups.backup("/tmp/never-written.db")
