@@ -10,9 +10,9 @@ from .errors import InvalidInput, TooLarge, UnsupportedMediaType
 from .metadata import read_generation
 from .models import DEFAULT_LIMIT, Prompt, check_limit
 from .openapi import openapi_document
+from .responses import thumbnail_response
 from .search import search_prompts
 from .tokens import presented_token
-from .views import thumbnail_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPEN_ENDPOINTS = {"api.openapi"}

@@ -9,6 +9,7 @@ from . import engines, store
 from .errors import InvalidInput
 from .htmx import is_htmx, render
 from .models import Prompt
+from .responses import thumbnail_response
 from .search import query_terms, search_prompts
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ FIRST_PAGE_NOTICES = {
     "sort": "There is no order “{sort}”, so this is the first page in the usual order.",
     "cursor": "That link to a later page is out of date or was edited, so this is the first page.",
 }
-# A versioned thumbnail URL names one image for good: a new image gets a new version.
-CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
 
 def listing_args():
@@ -119,22 +118,6 @@ def prompt(prompt_id):
 def thumbnail(prompt_id):
     """The thumbnail bytes, cached for good when asked for by their version."""
     return thumbnail_response(prompt_id)
-
-
-def thumbnail_response(prompt_id):
-    """The thumbnail with a strong ETag (its stored digest, no hashing) and 304 on a match."""
-    thumb = store.get_thumbnail(prompt_id)
-    # Headers as plain strings: the cache_control helpers re-parse the header on every
-    # change, which cost more than reading the thumbnail.
-    versioned = request.args.get("v") == thumb.version
-    headers = {
-        "ETag": f'"{thumb.version}"',
-        "Cache-Control": CACHED_FOR_GOOD if versioned else "no-cache",
-    }
-    asked = "HTTP_IF_NONE_MATCH" in request.environ  # parsing an absent header costs too
-    if asked and request.if_none_match.contains(thumb.version):
-        return current_app.response_class(status=304, headers=headers)
-    return current_app.response_class(thumb.data, mimetype=thumb.mime, headers=headers)
 
 
 @bp.get("/stats")
