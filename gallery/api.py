@@ -80,7 +80,7 @@ def limit_arg():
 @bp.get("/prompts/")
 def list_prompts():
     """A page of prompts in a sort order, optionally for one model."""
-    page = store.list_prompts(
+    page = Prompt.page(
         request.args.get("sort", "recent"),
         request.args.get("model"),
         request.args.get("cursor"),
