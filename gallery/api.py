@@ -13,6 +13,7 @@ from .openapi import openapi_document
 from .responses import thumbnail_response
 from .search import search_prompts
 from .tokens import presented_token
+from .validation import file_time
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPEN_ENDPOINTS = {"api.openapi"}
@@ -174,7 +175,7 @@ def from_image_metadata(fields, image):
         **fields,
         "prompt_text": generation.prompt,
         "model": fields.get("model") or generation.model,
-        "used_at": fields.get("used_at") or store.file_time(generation.generated_at),
+        "used_at": fields.get("used_at") or file_time(generation.generated_at),
     }
 
 
