@@ -1,6 +1,8 @@
 """The write path and the store's reads for callers: one statement or transaction each.
 
-Flask-free: the API, the CLI, the importer and Python scripts all come through here.
+The API, the CLI, the importer and Python scripts all come through here. It needs no
+request: outside an app it reads the settings from the environment (config.py), and
+db.ready() opens the database they name.
 """
 
 import hashlib
