@@ -372,7 +372,7 @@ CLEANUP_BATCHES = [
 
 # 16. Each thumbnail's SHA-256, computed once when it is written: its URL version and
 # ETag. A side table, so prompts keeps the design document's columns; the trash keeps
-# the digest of what it holds. (SQLite's gallery_sha256 is registered by engines.py.)
+# the digest of what it holds. (SQLite's gallery_sha256 is registered by db.py.)
 THUMBNAIL_DIGESTS = [
     """CREATE TABLE thumbnail_digests (
     id INTEGER PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
