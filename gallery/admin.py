@@ -64,7 +64,7 @@ def require_admin():
 
 
 # What a private gallery still shows to anyone: the way in, its assets, the health check.
-OPEN_WHEN_PRIVATE = {"admin.sign_in", "static", "gallery.favicon", "healthz"}
+OPEN_WHEN_PRIVATE = {"admin.sign_in", "static", "gallery.favicon", "gallery.healthz"}
 
 
 def require_private_access():

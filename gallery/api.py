@@ -10,9 +10,10 @@ from .errors import InvalidInput, TooLarge, UnsupportedMediaType
 from .metadata import read_generation
 from .models import DEFAULT_LIMIT, Prompt, check_limit
 from .openapi import openapi_document
+from .responses import thumbnail_response
 from .search import search_prompts
 from .tokens import presented_token
-from .views import thumbnail_response
+from .validation import file_time
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPEN_ENDPOINTS = {"api.openapi"}
@@ -80,7 +81,7 @@ def limit_arg():
 @bp.get("/prompts/")
 def list_prompts():
     """A page of prompts in a sort order, optionally for one model."""
-    page = store.list_prompts(
+    page = Prompt.page(
         request.args.get("sort"),
         request.args.get("model"),
         request.args.get("cursor"),
@@ -174,7 +175,7 @@ def from_image_metadata(fields, image):
         **fields,
         "prompt_text": generation.prompt,
         "model": fields.get("model") or generation.model,
-        "used_at": fields.get("used_at") or store.file_time(generation.generated_at),
+        "used_at": fields.get("used_at") or file_time(generation.generated_at),
     }
 
 

@@ -12,8 +12,9 @@ from peewee import DatabaseError, InterfaceError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.security import generate_password_hash
 
-from . import copying, db, demo, importer, sessions, store, tokens
-from .errors import GalleryError, InvalidInput, database_failure
+from . import backup as backups
+from . import copying, db, demo, importer, migrations, sessions, store, tokens
+from .errors import GalleryError, InvalidInput, as_unavailable, database_failure
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -37,7 +38,7 @@ def fail_clearly(command):
         except (DatabaseError, InterfaceError, sqlite3.Error, MaxConnectionsExceeded) as exc:
             # The operator at the terminal may see the driver's words (host, port, file);
             # a web page never does.
-            unavailable = db.as_unavailable(exc)
+            unavailable = as_unavailable(exc)
             message = database_failure(exc)
             if unavailable is not None:
                 message = f"{unavailable.message} ({message})"
@@ -56,7 +57,7 @@ def describe(prompt):
 @fail_clearly
 def init_db():
     """Create or migrate the schema (also happens on first use)."""
-    version = db.migrate(db.migrated_database())
+    version = migrations.migrate(db.migrated_database())
     click.echo(f"Database ready at schema version {version}.")
 
 
@@ -136,7 +137,7 @@ def cleanup(without_thumbnail, unused_days, dry_run):
 @fail_clearly
 def backup(path):
     """Write a consistent copy of the live database to PATH (a new file)."""
-    size = store.backup(path)
+    size = backups.backup(path)
     click.echo(f"Backed up to {path} ({size} bytes).")
 
 
@@ -314,7 +315,7 @@ def revoke_token(name):
 @fail_clearly
 def restore(path):
     """Replace the live database with backup PATH, after checking it; keeps the old file."""
-    kept = store.restore(path)
+    kept = backups.restore(path)
     click.echo(f"Restored from {path}. The previous store is kept as {kept}.")
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from peewee import EXCLUDED, JOIN, DatabaseError, IntegrityError, fn
 
 from . import engines
-from .db import migrate
+from .db import open_database
 from .errors import InvalidInput
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, migrate, schema_version
 from .models import ApiToken, ImportedFile, Prompt, ThumbnailDigest
 
 BATCH_SIZE = 200
@@ -38,8 +38,8 @@ def copy_store(source_url, target_url, progress=None, merge=False):
     """
     if same_database(source_url, target_url):
         raise InvalidInput("the source and the target are the same database")
-    source = engines.open_database(source_url, pool_size=1, read_only=True)
-    target = engines.open_database(target_url, pool_size=2)
+    source = open_database(source_url, pool_size=1, read_only=True)
+    target = open_database(target_url, pool_size=2)
     try:
         check_source(source)
         held = rows_held(target)
@@ -80,7 +80,7 @@ def same_database(source_url, target_url):
 def check_source(source):
     """Refuse a source this gallery cannot read as it is: copy-db never migrates it."""
     try:
-        version = engines.schema_version(source)
+        version = schema_version(source)
     except DatabaseError as exc:
         reason = str(exc).splitlines()[0]
         raise InvalidInput(f"cannot read the source database: {reason}") from None
@@ -101,7 +101,7 @@ def check_source(source):
 
 def rows_held(target):
     """{table: rows} the target already holds, read before it is migrated or written."""
-    if engines.schema_version(target) > len(MIGRATIONS):
+    if schema_version(target) > len(MIGRATIONS):
         raise InvalidInput("the target was made by a newer gallery; copy with that one")
     return {
         model._meta.table_name: count_rows(target, model) if target.table_exists(model) else 0

@@ -1,19 +1,31 @@
-"""The database: a proxy chosen at run time, its connection hooks and its migrations."""
+"""The database: a proxy chosen at run time, opening connections, the request hooks."""
 
+import hashlib
 import logging
-import threading
-import time
+from pathlib import Path
 
 from flask import current_app, has_app_context, request
-from peewee import DatabaseError, DatabaseProxy
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.db_url import parse
+from playhouse.pool import PooledSqliteDatabase
 
-from . import engines
 from .config import standalone_settings
-from .engines import open_database
-from .errors import Unavailable
-from .migrations import MIGRATIONS, adopt_seed_store
+from .engines import busy_ms
+from .errors import InvalidInput
+from .migrations import ensure_schema
 
 log = logging.getLogger(__name__)
+
+# WAL lets readers run beside the one writer; NORMAL sync is crash-safe in WAL mode
+# (a killed process loses nothing committed; only power loss may drop the last commits).
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -32_000,  # KiB
+    "temp_store": "memory",
+}
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 proxy = DatabaseProxy()
 
@@ -52,34 +64,105 @@ def database_for(settings):
     )
 
 
-def ensure_schema(database):
-    """Run pending migrations once per process and database."""
-    if getattr(database, "_gallery_schema_ready", False):
-        return
-    # SQLite: checked first without the write lock, so a worker that starts while a
-    # script holds the lock still serves reads. PostgreSQL's check creates the version
-    # table, which only the migration lock keeps processes from doing at once.
-    current = engines.is_sqlite(database) and engines.schema_version(database) >= len(MIGRATIONS)
-    if not current:
-        migrate(database)
-    database._gallery_schema_ready = True
+def open_database(url, pool_size=8, timeout=10, connect_timeout=3, read_only=False):
+    """Make (but do not connect) the database object for a URL.
+
+    `timeout`: seconds one statement may wait for a lock or run (DATABASE_TIMEOUT);
+    `connect_timeout`: seconds to reach PostgreSQL or get a pooled connection;
+    `read_only`: one that cannot write (and a SQLite file that is not there is an error,
+    not a new store).
+    """
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        database = open_sqlite_read_only(path, timeout) if read_only else open_sqlite(path, timeout)
+    elif url.partition("://")[0] in POSTGRES_SCHEMES:
+        database = open_postgres(url, pool_size, timeout, connect_timeout, read_only)
+    else:
+        scheme = url.partition(":")[0] or url
+        raise InvalidInput(
+            f"unsupported database URL {scheme!r}: use sqlite:///path/to/file.db "
+            "or postgresql://user@host:5432/dbname",
+            field="DATABASE_URL",
+        )
+    database.gallery_timeout = float(timeout)  # the budget retry_when_busy keeps to
+    return database
 
 
-def migrate(database):
-    """Apply the migrations this database lacks, each in its own transaction."""
-    for version, migration in enumerate(MIGRATIONS, start=1):
-        # The lock taken inside the transaction makes the version check and the
-        # change atomic, so processes starting together migrate once.
-        with database.atomic():
-            engines.lock_for_migration(database)
-            if engines.schema_version(database) >= version:
-                continue
-            # A store made from the design document's schema already has its table.
-            if version > 1 or not adopt_seed_store(database):
-                for statement in migration[engines.dialect(database)]:
-                    database.execute_sql(statement)
-            engines.set_schema_version(database, version)
-    return engines.schema_version(database)
+def open_sqlite(path, timeout):
+    """A SQLite file, its folder made if needed, behind a pool of open connections.
+
+    A request hands its connection back instead of closing it, so the next one
+    finds SQLite's page cache warm; a new connection reads the index pages afresh
+    (bench/RESULTS.md, "Figures behind the code").
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # IMMEDIATE: a write transaction takes the write lock up front, so two
+    # writers queue on the busy timeout instead of failing on a stale snapshot.
+    database = PooledSqliteDatabase(
+        str(path),
+        # Writers queue this long for the write lock before "database is locked".
+        pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_ms(timeout)},
+        timeout=float(timeout),
+        lock_type="IMMEDIATE",
+        returning_clause=True,
+        max_connections=None,  # one per thread at work; SQLite needs no cap
+        check_same_thread=False,  # a pooled connection may serve another thread later
+    )
+    # PostgreSQL has sha256(); migrations backfill thumbnail digests with this one.
+    database.register_function(sha256_hex, "gallery_sha256", 1, deterministic=True)
+    return database
+
+
+def sha256_hex(data):
+    """The hex SHA-256 of a BLOB (None for NULL): a thumbnail's version."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def open_sqlite_read_only(path, timeout):
+    """A SQLite file opened read-only: nothing done through it can change the file."""
+    if not path.is_file():
+        raise InvalidInput(f"no database at {path}")
+    return SqliteDatabase(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        pragmas={"busy_timeout": busy_ms(timeout), "query_only": 1},
+        returning_clause=True,
+    )
+
+
+def open_postgres(url, pool_size, timeout, connect_timeout, read_only=False):
+    """A pool of psycopg 3 connections; each request borrows one and gives it back.
+
+    Every wait is bounded, so a server that stops answering costs a request seconds and
+    a 503, not a worker: `connect_timeout` for a new connection (psycopg waits 130 s by
+    default) and for a free one from the pool, `statement_timeout` for each statement,
+    and `tcp_user_timeout` for a server whose host vanished mid-query.
+    """
+    try:
+        from playhouse.postgres_ext import PooledPsycopg3Database
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InvalidInput("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
+    params = parse(url)
+    # Sessions in UTC: naive UTC datetimes mean the same on both engines.
+    # Options given in the URL come last, so they win.
+    ours = f"-c timezone=UTC -c statement_timeout={busy_ms(timeout)}"
+    params["options"] = f"{ours} {params.get('options', '')}".strip()
+    params.setdefault("connect_timeout", connect_timeout)
+    params.setdefault("tcp_user_timeout", busy_ms(timeout + connect_timeout))
+    if read_only:
+        params["options"] += " -c default_transaction_read_only=on"
+    # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
+    # generic plan for it cannot tell a rare word from a common one (a rare word with a
+    # model filter became many times slower from its sixth search on). Planned per
+    # query, the plan fits the words searched for.
+    params["prepare_threshold"] = None
+    return PooledPsycopg3Database(
+        params.pop("database"),
+        max_connections=int(pool_size),
+        stale_timeout=300,
+        timeout=max(1, round(connect_timeout)),  # seconds to wait for a free connection
+        **params,
+    )
 
 
 def init_app(app):
@@ -89,7 +172,7 @@ def init_app(app):
 
     @app.before_request
     def connect():
-        if request.endpoint == "healthz":
+        if request.endpoint == "gallery.healthz":
             return  # it reports a broken database instead of failing on it
         use_database(database)
         ensure_schema(database)
@@ -99,82 +182,3 @@ def init_app(app):
     def close(exc):
         if not database.is_closed():
             database.close()
-
-    # A check runs in a thread of its own, so it can be given up on: statement_timeout
-    # is the server's, and a server (or pooler) that takes the query and stays silent
-    # would otherwise hold /healthz until the load balancer's own timeout.
-    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
-    deadline = float(app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
-
-    @app.get("/healthz")
-    def healthz():
-        """200 when the database answers, 503 when not: for load balancers."""
-        outcome = {}
-        if not checks.acquire(timeout=deadline):
-            outcome["error"] = TimeoutError("earlier health checks are still waiting")
-        else:
-            checker = threading.Thread(target=check, args=(outcome,), daemon=True)
-            checker.start()
-            checker.join(deadline)
-        if "ok" in outcome:
-            return {"status": "ok"}
-        # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
-        log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
-        reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
-        return {"status": "unavailable", "error": reason}, 503
-
-    def check(outcome):
-        try:
-            with database.connection_context():
-                database.execute_sql("SELECT 1").fetchone()
-            outcome["ok"] = True
-        except Exception as exc:
-            outcome["error"] = exc
-        finally:
-            checks.release()
-
-
-def retry_when_busy(
-    operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
-):
-    """Run `operation()`; if the database stays locked past its busy timeout, or
-    PostgreSQL ends it as a deadlock or serialization failure, back off and retry,
-    within one budget.
-
-    Writers already queue on SQLite's busy timeout, which is the whole budget
-    (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
-    so a write waits that long at most, then raises. Inside a transaction it runs
-    once: retrying part of a transaction would be wrong.
-    """
-    database = proxy.obj
-    budget = database.gallery_timeout if budget is None else budget
-    deadline = clock() + budget
-    wait = first_wait
-    shortened = False
-    try:
-        while True:
-            try:
-                return operation()
-            except DatabaseError as exc:
-                left = deadline - clock() - wait
-                transient = engines.worth_retrying(exc)
-                if not transient or left <= 0 or database.in_transaction():
-                    raise
-            sleep(wait)
-            wait *= 2
-            if engines.is_sqlite(database):
-                engines.set_busy_timeout(database, left)
-                shortened = True
-    finally:
-        if shortened:  # the pooled connection keeps its full busy timeout for the next caller
-            engines.set_busy_timeout(database, database.gallery_timeout)
-
-
-def as_unavailable(exc):
-    """Unavailable (503 with Retry-After) for an error that means a locked or unreachable
-    database, else None."""
-    reason = engines.unavailable(exc)
-    if reason is None:
-        return None
-    log.warning("database unavailable: %s", exc)
-    return Unavailable(reason)

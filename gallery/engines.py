@@ -1,137 +1,15 @@
-"""What differs between SQLite and PostgreSQL, outside search: connections, schema
-version, scalar min/max, size on disk, backup and upkeep."""
+"""What SQLite and PostgreSQL spell differently, outside search: which errors mean
+"busy", timeouts, snapshots, scalar min/max, size on disk and upkeep."""
 
-import hashlib
 import sqlite3
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import OperationalError, SqliteDatabase, fn
-from playhouse.db_url import parse
-from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded
 
-from .errors import InvalidInput
-
-# WAL lets readers run beside the one writer; NORMAL sync is crash-safe in WAL mode
-# (a killed process loses nothing committed; only power loss may drop the last commits).
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "cache_size": -32_000,  # KiB
-    "temp_store": "memory",
-}
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
 # PostgreSQL's serialization_failure and deadlock_detected: run the transaction again.
 RETRY_SQLSTATES = ("40001", "40P01")
-
-
-def open_database(url, pool_size=8, timeout=10, connect_timeout=3, read_only=False):
-    """Make (but do not connect) the database object for a URL.
-
-    `timeout`: seconds one statement may wait for a lock or run (DATABASE_TIMEOUT);
-    `connect_timeout`: seconds to reach PostgreSQL or get a pooled connection;
-    `read_only`: one that cannot write (and a SQLite file that is not there is an error,
-    not a new store).
-    """
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        database = open_sqlite_read_only(path, timeout) if read_only else open_sqlite(path, timeout)
-    elif url.partition("://")[0] in POSTGRES_SCHEMES:
-        database = open_postgres(url, pool_size, timeout, connect_timeout, read_only)
-    else:
-        scheme = url.partition(":")[0] or url
-        raise InvalidInput(
-            f"unsupported database URL {scheme!r}: use sqlite:///path/to/file.db "
-            "or postgresql://user@host:5432/dbname",
-            field="DATABASE_URL",
-        )
-    database.gallery_timeout = float(timeout)  # the budget retry_when_busy keeps to
-    return database
-
-
-def open_sqlite(path, timeout):
-    """A SQLite file, its folder made if needed, behind a pool of open connections.
-
-    A request hands its connection back instead of closing it, so the next one
-    finds SQLite's page cache warm; a new connection reads the index pages afresh
-    (bench/RESULTS.md, "Figures behind the code").
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # IMMEDIATE: a write transaction takes the write lock up front, so two
-    # writers queue on the busy timeout instead of failing on a stale snapshot.
-    database = PooledSqliteDatabase(
-        str(path),
-        # Writers queue this long for the write lock before "database is locked".
-        pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_ms(timeout)},
-        timeout=float(timeout),
-        lock_type="IMMEDIATE",
-        returning_clause=True,
-        max_connections=None,  # one per thread at work; SQLite needs no cap
-        check_same_thread=False,  # a pooled connection may serve another thread later
-    )
-    # PostgreSQL has sha256(); migrations backfill thumbnail digests with this one.
-    database.register_function(sha256_hex, "gallery_sha256", 1, deterministic=True)
-    return database
-
-
-def sha256_hex(data):
-    """The hex SHA-256 of a BLOB (None for NULL): a thumbnail's version."""
-    return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def busy_ms(seconds):
-    """SQLite's busy timeout, in whole milliseconds, for a wait in seconds."""
-    return max(0, round(float(seconds) * 1000))
-
-
-def open_sqlite_read_only(path, timeout):
-    """A SQLite file opened read-only: nothing done through it can change the file."""
-    if not path.is_file():
-        raise InvalidInput(f"no database at {path}")
-    return SqliteDatabase(
-        f"{path.resolve().as_uri()}?mode=ro",
-        uri=True,
-        pragmas={"busy_timeout": busy_ms(timeout), "query_only": 1},
-        returning_clause=True,
-    )
-
-
-def open_postgres(url, pool_size, timeout, connect_timeout, read_only=False):
-    """A pool of psycopg 3 connections; each request borrows one and gives it back.
-
-    Every wait is bounded, so a server that stops answering costs a request seconds and
-    a 503, not a worker: `connect_timeout` for a new connection (psycopg waits 130 s by
-    default) and for a free one from the pool, `statement_timeout` for each statement,
-    and `tcp_user_timeout` for a server whose host vanished mid-query.
-    """
-    try:
-        from playhouse.postgres_ext import PooledPsycopg3Database
-    except ImportError:  # pragma: no cover - depends on the install
-        raise InvalidInput("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
-    params = parse(url)
-    # Sessions in UTC: naive UTC datetimes mean the same on both engines.
-    # Options given in the URL come last, so they win.
-    ours = f"-c timezone=UTC -c statement_timeout={busy_ms(timeout)}"
-    params["options"] = f"{ours} {params.get('options', '')}".strip()
-    params.setdefault("connect_timeout", connect_timeout)
-    params.setdefault("tcp_user_timeout", busy_ms(timeout + connect_timeout))
-    if read_only:
-        params["options"] += " -c default_transaction_read_only=on"
-    # No prepared statements: psycopg prepares a query run five times, and PostgreSQL's
-    # generic plan for it cannot tell a rare word from a common one (a rare word with a
-    # model filter became many times slower from its sixth search on). Planned per
-    # query, the plan fits the words searched for.
-    params["prepare_threshold"] = None
-    return PooledPsycopg3Database(
-        params.pop("database"),
-        max_connections=int(pool_size),
-        stale_timeout=300,
-        timeout=max(1, round(connect_timeout)),  # seconds to wait for a free connection
-        **params,
-    )
 
 
 def is_sqlite(database):
@@ -170,6 +48,11 @@ def unavailable(exc):
     return None
 
 
+def busy_ms(seconds):
+    """SQLite's busy timeout, in whole milliseconds, for a wait in seconds."""
+    return max(0, round(float(seconds) * 1000))
+
+
 def set_busy_timeout(database, seconds):
     """Change how long this thread's SQLite connection waits for the write lock."""
     database.execute_sql(f"PRAGMA busy_timeout = {busy_ms(seconds)}")
@@ -195,14 +78,6 @@ def worth_retrying(exc):
     )
 
 
-def lock_for_migration(database):
-    """Inside a transaction: make concurrent migrators wait for each other, for as long
-    as a migration takes (a new index on a million prompts outlasts statement_timeout)."""
-    if not is_sqlite(database):  # SQLite's IMMEDIATE transaction already holds the lock
-        database.execute_sql("SET LOCAL statement_timeout = 0")
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-
-
 @contextmanager
 def no_statement_timeout(database):
     """Upkeep that may run for minutes on a large store, outside any transaction."""
@@ -214,27 +89,6 @@ def no_statement_timeout(database):
         yield
     finally:
         database.execute_sql("RESET statement_timeout")  # back to the connection's own
-
-
-def schema_version(database):
-    """The number of migrations applied to this database."""
-    if is_sqlite(database):
-        return database.execute_sql("PRAGMA user_version").fetchone()[0]
-    # Only reads, so a read-only connection can ask too.
-    if not database.execute_sql("SELECT to_regclass('gallery_schema') IS NOT NULL").fetchone()[0]:
-        return 0
-    row = database.execute_sql("SELECT MAX(version) FROM gallery_schema").fetchone()
-    return row[0] or 0
-
-
-def set_schema_version(database, version):
-    """Record that `version` migrations are applied (inside the migration's transaction)."""
-    if is_sqlite(database):
-        database.execute_sql(f"PRAGMA user_version = {int(version)}")
-    else:
-        database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
-        database.execute_sql("DELETE FROM gallery_schema")
-        database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))
 
 
 def snapshot(database):
@@ -267,23 +121,6 @@ def database_size(database):
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def backup_to(database, target):
-    """A consistent copy of a live SQLite database through the online backup API."""
-    if not is_sqlite(database):
-        raise InvalidInput("back up PostgreSQL with pg_dump, or copy-db to a SQLite file")
-    target = Path(target)
-    if target.exists():
-        raise InvalidInput(f"{target} already exists; choose a new file name", "path")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"folder {target.parent} does not exist", "path")
-    copy = sqlite3.connect(target)
-    try:
-        database.connection().backup(copy)
-    finally:
-        copy.close()
-    return target.stat().st_size
-
-
 def optimize(database):
     """Planner statistics, a compact full-text index, free space given back."""
     if not is_sqlite(database):
@@ -303,53 +140,3 @@ def refresh_statistics(database):
     if not is_sqlite(database):
         with no_statement_timeout(database):
             database.execute_sql("ANALYZE prompts, prompt_search, api_tokens, imported_files")
-
-
-def restore_from(database, source, schema_versions):
-    """Replace a live SQLite database with a checked backup; return where the old one went."""
-    if not is_sqlite(database):
-        raise InvalidInput("restore PostgreSQL with pg_restore, or copy-db from a SQLite file")
-    source = Path(source)
-    if not source.is_file():
-        raise InvalidInput(f"{source} is not a file", "path")
-    check_backup(source, schema_versions)
-    live = Path(database.database)
-    kept = live.with_name(f"{live.name}.before-restore-{int(time.time())}")
-    backup_to(database, kept)
-    candidate = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        # The backup API swaps the pages in one step, under the live file's locks,
-        # so connections of a running gallery see the old store or the new, never a mix.
-        candidate.backup(database.connection())
-    except sqlite3.Error as exc:
-        raise InvalidInput(
-            f"could not restore {source}: {exc}; the live store is unchanged"
-        ) from None
-    finally:
-        candidate.close()
-    return kept
-
-
-def check_backup(path, schema_versions):
-    """Refuse a file that is not an intact gallery database this version can read."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            has_prompts = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prompts'"
-            ).fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise InvalidInput(f"{path} is not a SQLite database ({exc})", "path") from None
-    if integrity != "ok":
-        raise InvalidInput(f"{path} fails its integrity check: {integrity}", "path")
-    if not has_prompts or version < 1:
-        raise InvalidInput(f"{path} is not a Prompt Gallery database", "path")
-    if version > schema_versions:
-        raise InvalidInput(
-            f"{path} has schema version {version}, newer than this gallery's {schema_versions}",
-            "path",
-        )

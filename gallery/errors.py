@@ -1,5 +1,9 @@
 """The one error path: GalleryError's kinds and the handlers that turn them into answers."""
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class GalleryError(Exception):
     """An error with an answer for the user: its status, code, message and the field
@@ -113,6 +117,18 @@ class Unavailable(GalleryError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+def as_unavailable(exc):
+    """Unavailable (503 with Retry-After) for an error that means a locked or unreachable
+    database, else None."""
+    from .engines import unavailable  # engines uses these errors: imported when needed
+
+    reason = unavailable(exc)
+    if reason is None:
+        return None
+    log.warning("database unavailable: %s", exc)
+    return Unavailable(reason)
+
+
 def wants_json():
     """API paths answer errors in JSON; pages answer in HTML."""
     from flask import request
@@ -126,8 +142,6 @@ def register_handlers(app):
     from peewee import DatabaseError
     from playhouse.pool import MaxConnectionsExceeded
     from werkzeug.exceptions import HTTPException
-
-    from .db import as_unavailable
 
     def answer(status, code, message, field=None):
         if wants_json():

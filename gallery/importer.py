@@ -25,6 +25,7 @@ from .metadata import Generation, extract_raw, interpret
 from .models import ImportedFile, utcnow
 from .normalize import normalize
 from .thumbnails import ThumbnailError, make_thumbnail
+from .validation import file_time
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 BATCH_SIZE = 32
@@ -247,7 +248,7 @@ def write_batch(batch, model, report):
         return written
 
     if batch:
-        report.add(db.retry_when_busy(attempt))
+        report.add(store.retry_when_busy(attempt))
 
 
 def write_scan(scan, model, report):
@@ -279,7 +280,7 @@ def write_scan(scan, model, report):
 
 def used_at(scan):
     """When the image was made: its metadata's time, else the file's, never in the future."""
-    return store.file_time(scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC))
+    return file_time(scan.generation.generated_at or datetime.fromtimestamp(scan.mtime, UTC))
 
 
 def remember(scan, prompt_id):
@@ -394,7 +395,7 @@ def recover(record, generation):
         recorded = store.record_use(
             generation.prompt,
             model=generation.model,
-            used_at=store.file_time(generation.generated_at or made),
+            used_at=file_time(generation.generated_at or made),
             thumbnail=thumbnail,
         )
         ImportedFile.update(status=ImportedFile.IMPORTED, prompt=recorded.id).where(

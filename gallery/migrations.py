@@ -1,4 +1,5 @@
-"""The ordered schema migrations; a database's version is how many it has applied.
+"""The ordered schema migrations and the code that runs them; a database's version is
+how many it has applied.
 
 Each migration is one list of statements per engine; the same order runs on both.
 PostgreSQL gets its natural types (BIGINT identity, TIMESTAMPTZ, BYTEA).
@@ -8,9 +9,11 @@ models.py: a migration must do what it did when it shipped, whatever the models
 become later, so the columns repeated here stay as they are.
 """
 
-from .engines import is_sqlite
+from .engines import dialect, is_sqlite
 from .errors import UnusableDatabase
 from .normalize import prompt_hash
+
+MIGRATION_LOCK = 7_316_220_512  # any constant: the advisory lock migrations share
 
 # 1. The design document's table and indexes, verbatim.
 PROMPTS_TABLE = [
@@ -373,7 +376,7 @@ CLEANUP_BATCHES = [
 
 # 16. Each thumbnail's SHA-256, computed once when it is written: its URL version and
 # ETag. A side table, so prompts keeps the design document's columns; the trash keeps
-# the digest of what it holds. (SQLite's gallery_sha256 is registered by engines.py.)
+# the digest of what it holds. (SQLite's gallery_sha256 is registered by db.py.)
 THUMBNAIL_DIGESTS = [
     """CREATE TABLE thumbnail_digests (
     id INTEGER PRIMARY KEY REFERENCES prompts (id) ON DELETE CASCADE,
@@ -513,3 +516,62 @@ def rehash(database, batch=1000):
                     (wanted, prompt_id, wanted),
                 )
         last = rows[-1][0]
+
+
+def ensure_schema(database):
+    """Run pending migrations once per process and database."""
+    if getattr(database, "_gallery_schema_ready", False):
+        return
+    # SQLite: checked first without the write lock, so a worker that starts while a
+    # script holds the lock still serves reads. PostgreSQL's check creates the version
+    # table, which only the migration lock keeps processes from doing at once.
+    current = is_sqlite(database) and schema_version(database) >= len(MIGRATIONS)
+    if not current:
+        migrate(database)
+    database._gallery_schema_ready = True
+
+
+def migrate(database):
+    """Apply the migrations this database lacks, each in its own transaction."""
+    for version, migration in enumerate(MIGRATIONS, start=1):
+        # The lock taken inside the transaction makes the version check and the
+        # change atomic, so processes starting together migrate once.
+        with database.atomic():
+            lock_for_migration(database)
+            if schema_version(database) >= version:
+                continue
+            # A store made from the design document's schema already has its table.
+            if version > 1 or not adopt_seed_store(database):
+                for statement in migration[dialect(database)]:
+                    database.execute_sql(statement)
+            set_schema_version(database, version)
+    return schema_version(database)
+
+
+def lock_for_migration(database):
+    """Inside a transaction: make concurrent migrators wait for each other, for as long
+    as a migration takes (a new index on a million prompts outlasts statement_timeout)."""
+    if not is_sqlite(database):  # SQLite's IMMEDIATE transaction already holds the lock
+        database.execute_sql("SET LOCAL statement_timeout = 0")
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+
+
+def schema_version(database):
+    """The number of migrations applied to this database."""
+    if is_sqlite(database):
+        return database.execute_sql("PRAGMA user_version").fetchone()[0]
+    # Only reads, so a read-only connection can ask too.
+    if not database.execute_sql("SELECT to_regclass('gallery_schema') IS NOT NULL").fetchone()[0]:
+        return 0
+    row = database.execute_sql("SELECT MAX(version) FROM gallery_schema").fetchone()
+    return row[0] or 0
+
+
+def set_schema_version(database, version):
+    """Record that `version` migrations are applied (inside the migration's transaction)."""
+    if is_sqlite(database):
+        database.execute_sql(f"PRAGMA user_version = {int(version)}")
+    else:
+        database.execute_sql("CREATE TABLE IF NOT EXISTS gallery_schema (version INTEGER NOT NULL)")
+        database.execute_sql("DELETE FROM gallery_schema")
+        database.execute_sql("INSERT INTO gallery_schema (version) VALUES (%s)", (version,))

@@ -1,33 +1,31 @@
 """The write path and the store's reads for callers: one statement or transaction each.
 
-With or without a Flask app (inside one it reads the app's settings, outside them the
-GALLERY_* environment): the API, the CLI, the importer and Python scripts all come
-through here.
+The API, the CLI, the importer and Python scripts all come through here. It needs no
+request: outside an app it reads the settings from the environment (config.py), and
+db.migrated_database() opens the database they name.
 """
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from peewee import EXCLUDED, fn
+from peewee import EXCLUDED, DatabaseError, fn
 
 from . import db, engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
-from .migrations import MIGRATIONS
 from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
-from .normalize import clean_prompt, has_visible, lone_surrogate, prompt_hash
+from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
+from .validation import check_id, clean_model, clean_time
 
 log = logging.getLogger(__name__)
 
-MAX_MODEL_LENGTH = 200
 MAX_CLEANUP_DAYS = 36_500  # a century: anything longer is a typo, and overflows dates
-# A generation service's clock may run a little ahead; a year ahead is a bug.
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass
@@ -77,7 +75,7 @@ def record_use(
         Prompt.model: model,
     }
     if not thumbnail:
-        stored = db.retry_when_busy(lambda: upsert(database, row))
+        stored = retry_when_busy(lambda: upsert(database, row))
         return Recorded(stored, stored.total_uses == 1, False, thumbnail_error)
     row.update(thumbnail_columns(thumbnail))
 
@@ -88,8 +86,44 @@ def record_use(
             stored.thumbnail_digest = ThumbnailDigest.remember(stored.id, thumbnail.data)
         return stored
 
-    stored = db.retry_when_busy(write)
+    stored = retry_when_busy(write)
     return Recorded(stored, stored.total_uses == 1, True, thumbnail_error)
+
+
+def retry_when_busy(
+    operation, budget=None, first_wait=0.05, clock=time.monotonic, sleep=time.sleep
+):
+    """Run `operation()`; if the database stays locked past its busy timeout, or
+    PostgreSQL ends it as a deadlock or serialization failure, back off and retry,
+    within one budget.
+
+    Writers already queue on SQLite's busy timeout, which is the whole budget
+    (DATABASE_TIMEOUT, below the worker timeout): a retry only gets what is left of it,
+    so a write waits that long at most, then raises. Inside a transaction it runs
+    once: retrying part of a transaction would be wrong.
+    """
+    database = db.proxy.obj
+    budget = database.gallery_timeout if budget is None else budget
+    deadline = clock() + budget
+    wait = first_wait
+    shortened = False
+    try:
+        while True:
+            try:
+                return operation()
+            except DatabaseError as exc:
+                left = deadline - clock() - wait
+                transient = engines.worth_retrying(exc)
+                if not transient or left <= 0 or database.in_transaction():
+                    raise
+            sleep(wait)
+            wait *= 2
+            if engines.is_sqlite(database):
+                engines.set_busy_timeout(database, left)
+                shortened = True
+    finally:
+        if shortened:  # the pooled connection keeps its full busy timeout for the next caller
+            engines.set_busy_timeout(database, database.gallery_timeout)
 
 
 def upsert(database, row):
@@ -151,56 +185,6 @@ def thumbnail_options(settings):
         "quality": settings["THUMBNAIL_QUALITY"],
         "max_pixels": settings["MAX_IMAGE_PIXELS"],
     }
-
-
-def clean_model(model):
-    """A model name trimmed, None when blank or invisible, or InvalidInput."""
-    if model is None:
-        return None
-    if not isinstance(model, str):
-        raise InvalidInput(f"model must be text, not {type(model).__name__}", "model")
-    model = " ".join(model.split())
-    if len(model) > MAX_MODEL_LENGTH:
-        raise InvalidInput(f"model name is longer than {MAX_MODEL_LENGTH} characters", "model")
-    if "\x00" in model:
-        raise InvalidInput("model must not contain NUL characters", "model")
-    if surrogate := lone_surrogate(model):
-        raise InvalidInput(f"model contains {surrogate}; send it as valid UTF-8", "model")
-    # Only zero-width or other invisible characters: no model, as a blank name is.
-    return model if has_visible(model) else None
-
-
-def clean_time(used_at):
-    """An aware UTC datetime from a datetime or ISO 8601 text (naive means UTC)."""
-    if used_at is None:
-        return utcnow()
-    if isinstance(used_at, str):
-        try:
-            used_at = datetime.fromisoformat(used_at.strip())  # a trailing Z too
-        except ValueError:
-            raise InvalidInput(f"used_at is not an ISO 8601 time: {used_at!r}", "used_at") from None
-    if not isinstance(used_at, datetime):
-        raise InvalidInput("used_at must be a datetime or ISO 8601 text", "used_at")
-    if used_at.tzinfo is None:
-        used_at = used_at.replace(tzinfo=UTC)
-    try:
-        used_at = used_at.astimezone(UTC)
-    except OverflowError:  # 0001-01-01 at +14:00 is still year 0 in UTC
-        raise InvalidInput(
-            f"used_at {used_at.isoformat()} is outside the years 1-9999 in UTC", "used_at"
-        ) from None
-    if used_at > utcnow() + FUTURE_TOLERANCE:
-        raise InvalidInput(f"used_at {used_at.isoformat()} is in the future", "used_at")
-    return used_at
-
-
-def file_time(moment):
-    """A time read from a file (its metadata or its clock), never later than now.
-
-    Clocks that made files run ahead; the use still counts, as of now. A time given
-    explicitly as used_at is checked by clean_time instead, and refused when ahead.
-    """
-    return None if moment is None else min(moment, utcnow())
 
 
 def get_prompt(prompt_id):
@@ -266,17 +250,6 @@ def restore_prompt(prompt_id):
 def recently_deleted():
     """[trash.Deleted] of deletes and cleanups that can still be undone, newest first."""
     return trash.recent(db.migrated_database())
-
-
-def check_id(prompt_id):
-    """A positive int id, or InvalidInput."""
-    try:
-        value = int(prompt_id)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"id must be a whole number, not {prompt_id!r}", "id") from None
-    if isinstance(prompt_id, bool) or not 1 <= value <= 2**63 - 1:
-        raise InvalidInput(f"id must be a positive whole number, not {prompt_id!r}", "id")
-    return value
 
 
 @dataclass
@@ -421,19 +394,6 @@ def get_stats():
         last_activity=last,
         models=[(m.model, m.prompts, m.uses) for m in models],
     )
-
-
-def backup(path):
-    """Write a consistent copy of the live store to a new file; return its size."""
-    return engines.backup_to(db.migrated_database(), path)
-
-
-def restore(path):
-    """Replace the live store with a checked backup; the old file is kept beside it."""
-    database = db.migrated_database()
-    kept = engines.restore_from(database, path, len(MIGRATIONS))
-    db.migrate(database)  # an older backup comes up to today's schema
-    return kept
 
 
 def optimize():

@@ -1,12 +1,18 @@
-"""Blueprint "gallery": the card grid, a prompt's page, thumbnails and stats."""
+"""Blueprint "gallery": the card grid, a prompt's page, thumbnails, stats and /healthz."""
+
+import logging
+import threading
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from . import store
+from . import engines, store
 from .errors import InvalidInput
 from .htmx import is_htmx, render
 from .models import Prompt
+from .responses import thumbnail_response
 from .search import query_terms, search_prompts
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("gallery", __name__)
 
@@ -21,8 +27,6 @@ FIRST_PAGE_NOTICES = {
     "sort": "There is no order “{sort}”, so this is the first page in the usual order.",
     "cursor": "That link to a later page is out of date or was edited, so this is the first page.",
 }
-# A versioned thumbnail URL names one image for good: a new image gets a new version.
-CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
 
 def listing_args():
@@ -121,22 +125,6 @@ def thumbnail(prompt_id):
     return thumbnail_response(prompt_id)
 
 
-def thumbnail_response(prompt_id):
-    """The thumbnail with a strong ETag (its stored digest, no hashing) and 304 on a match."""
-    thumb = store.get_thumbnail(prompt_id)
-    # Headers as plain strings: the cache_control helpers re-parse the header on every
-    # change, which cost more than reading the thumbnail.
-    versioned = request.args.get("v") == thumb.version
-    headers = {
-        "ETag": f'"{thumb.version}"',
-        "Cache-Control": CACHED_FOR_GOOD if versioned else "no-cache",
-    }
-    asked = "HTTP_IF_NONE_MATCH" in request.environ  # parsing an absent header costs too
-    if asked and request.if_none_match.contains(thumb.version):
-        return current_app.response_class(status=304, headers=headers)
-    return current_app.response_class(thumb.data, mimetype=thumb.mime, headers=headers)
-
-
 @bp.get("/stats")
 def stats():
     """Totals, uses by latest model as a chart, the most used and latest prompts."""
@@ -152,3 +140,48 @@ def stats():
 def favicon():
     """Browsers ask for /favicon.ico whatever the page says."""
     return current_app.send_static_file("favicon.svg")
+
+
+@bp.record_once
+def limit_health_checks(state):
+    """Each app's health checks: how many may be stuck at once, and how long one waits."""
+    # A check runs in a thread of its own, so it can be given up on: statement_timeout
+    # is the server's, and a server (or pooler) that takes the query and stays silent
+    # would otherwise hold /healthz until the load balancer's own timeout.
+    checks = threading.BoundedSemaphore(4)  # stuck checks at most; then 503 at once
+    deadline = float(state.app.config["DATABASE_CONNECT_TIMEOUT"]) + 1
+    state.app.extensions["gallery_health_checks"] = (checks, deadline)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 when not: for load balancers."""
+    database = current_app.extensions["gallery_db"]
+    checks, deadline = current_app.extensions["gallery_health_checks"]
+    outcome = {}
+    if not checks.acquire(timeout=deadline):
+        outcome["error"] = TimeoutError("earlier health checks are still waiting")
+    else:
+        checker = threading.Thread(
+            target=health_check, args=(database, checks, outcome), daemon=True
+        )
+        checker.start()
+        checker.join(deadline)
+    if "ok" in outcome:
+        return {"status": "ok"}
+    # Any failure means "not healthy"; the driver's words (hosts, roles) go to the log only.
+    log.warning("health check failed: %s", outcome.get("error", "no answer in time"))
+    reason = engines.unavailable(outcome.get("error")) or engines.UNREACHABLE
+    return {"status": "unavailable", "error": reason}, 503
+
+
+def health_check(database, checks, outcome):
+    """Ask the database for one row; record "ok" or the error, then free the check's slot."""
+    try:
+        with database.connection_context():
+            database.execute_sql("SELECT 1").fetchone()
+        outcome["ok"] = True
+    except Exception as exc:
+        outcome["error"] = exc
+    finally:
+        checks.release()

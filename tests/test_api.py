@@ -495,14 +495,14 @@ def test_token_scope_commands(runner, ctx):
 def test_tokens_from_before_scopes_may_read_and_record_but_not_delete(
     database_url, tmp_path, monkeypatch
 ):
-    from gallery import create_app, engines
+    from gallery import create_app, migrations
     from gallery import db as gallery_db
     from gallery.migrations import MIGRATIONS
 
-    database = engines.open_database(database_url, pool_size=1)
+    database = gallery_db.open_database(database_url, pool_size=1)
     before = next(i for i, m in enumerate(MIGRATIONS, 1) if "scopes" in str(m["sqlite"])) - 1
-    monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
-    assert gallery_db.migrate(database) == before
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
+    assert migrations.migrate(database) == before
     monkeypatch.undo()
     database.execute_sql(
         f"INSERT INTO api_tokens (name, token_hash) VALUES ('old', {database.param})",

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from gallery import backup as backups
 from gallery import store
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
@@ -35,7 +36,7 @@ def test_backup_while_another_process_writes(ctx, app, tmp_path):
         assert writer.stdout.readline().strip() == "writing"
         copies = [tmp_path / f"copy{n}.db" for n in range(3)]
         for copy in copies:
-            store.backup(copy)
+            backups.backup(copy)
     finally:
         writer.kill()
         writer.wait()
@@ -56,7 +57,7 @@ def test_backup_while_another_process_writes(ctx, app, tmp_path):
 def test_restore_replaces_the_store_and_keeps_the_old_one(ctx, runner, tmp_path):
     store.record_use("kept in the backup")
     backup = tmp_path / "backup.db"
-    store.backup(backup)
+    backups.backup(backup)
     store.record_use("made after the backup")
     result = runner.invoke(args=["gallery", "restore", str(backup), "--yes"])
     assert result.exit_code == 0, result.output
@@ -74,7 +75,7 @@ def bad_files(tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE notes (x)").connection.close()
     newer = tmp_path / "newer.db"
-    store.backup(newer)
+    backups.backup(newer)
     connection = sqlite3.connect(newer)
     connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     connection.close()
@@ -90,7 +91,7 @@ def test_restore_refuses_bad_files_and_changes_nothing(ctx, tmp_path):
     store.record_use("still here")
     for path, message in bad_files(tmp_path).items():
         with pytest.raises(InvalidInput, match=message):
-            store.restore(path)
+            backups.restore(path)
     assert [p.prompt_text for p in store.recent()] == ["still here"]
 
 
@@ -122,10 +123,10 @@ def test_restored_thumbnails_keep_their_versions(ctx, client, tmp_path):
     prompt = store.record_use("pictured", image_data=png("red"))
     backed_up = etag(client, prompt.id)
     backup = tmp_path / "backup.db"
-    store.backup(backup)
+    backups.backup(backup)
     store.record_use("pictured", image_data=png("blue"))
     assert etag(client, prompt.id) != backed_up
-    store.restore(backup)
+    backups.restore(backup)
     assert etag(client, prompt.id) == backed_up
     assert store.get_prompt(prompt.id).thumbnail_version == backed_up
 
@@ -141,13 +142,13 @@ def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client
     prompt = store.record_use("pictured", image_data=png("red"))
     backed_up = etag(client, prompt.id)
     backup = tmp_path / "backup.db"
-    store.backup(backup)
+    backups.backup(backup)
     older = sqlite3.connect(backup)
     older.execute("DROP TABLE thumbnail_digests")
     older.execute("ALTER TABLE deleted_prompts DROP COLUMN thumbnail_digest")
     older.execute(f"PRAGMA user_version = {digests_migration()}")
     older.close()
     store.record_use("pictured", image_data=png("green"))
-    store.restore(backup)
+    backups.restore(backup)
     assert etag(client, prompt.id) == backed_up
     assert store.get_prompt(prompt.id).thumbnail_version == backed_up

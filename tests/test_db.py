@@ -42,7 +42,7 @@ class FakeClock:
 def test_retries_a_locked_database_with_backoff(ctx):
     gallery_db.migrated_database()
     operation, calls = flaky(2)
-    assert gallery_db.retry_when_busy(operation, first_wait=0.001) == "done"
+    assert store.retry_when_busy(operation, first_wait=0.001) == "done"
     assert len(calls) == 3
 
 
@@ -51,9 +51,7 @@ def test_gives_up_when_the_next_wait_would_outlast_the_budget(ctx):
     operation, calls = flaky(10)
     clock = FakeClock()
     with pytest.raises(OperationalError):
-        gallery_db.retry_when_busy(
-            operation, budget=1.0, first_wait=0.1, clock=clock, sleep=clock.sleep
-        )
+        store.retry_when_busy(operation, budget=1.0, first_wait=0.1, clock=clock, sleep=clock.sleep)
     assert len(calls) == 4 and clock.now == pytest.approx(0.7)  # waited 0.1 + 0.2 + 0.4
 
 
@@ -61,10 +59,10 @@ def test_other_errors_and_transactions_are_not_retried(ctx):
     database = gallery_db.migrated_database()
     operation, calls = flaky(1, "no such table: x")
     with pytest.raises(OperationalError):
-        gallery_db.retry_when_busy(operation, first_wait=0.001)
+        store.retry_when_busy(operation, first_wait=0.001)
     operation, calls = flaky(1)
     with database.atomic(), pytest.raises(OperationalError):
-        gallery_db.retry_when_busy(operation, first_wait=0.001)
+        store.retry_when_busy(operation, first_wait=0.001)
     assert len(calls) == 1
 
 
@@ -73,7 +71,7 @@ def test_retries_stay_within_one_budget(ctx):
     operation, calls = flaky(1000)
     clock = FakeClock()
     with pytest.raises(OperationalError):
-        gallery_db.retry_when_busy(
+        store.retry_when_busy(
             operation, budget=2.0, first_wait=0.05, clock=clock, sleep=clock.sleep
         )
     assert len(calls) > 1 and clock.now <= 2.0

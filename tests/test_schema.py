@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from gallery import db as gallery_db
-from gallery import engines
+from gallery import migrations
 from gallery.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
 
@@ -68,9 +68,9 @@ def test_the_seed_indexes_exist_under_their_names(ctx):
 
 def test_schema_creation_is_idempotent_and_versioned(ctx):
     database = gallery_db.migrated_database()
-    assert engines.schema_version(database) == len(MIGRATIONS)
-    assert gallery_db.migrate(database) == len(MIGRATIONS)
-    assert gallery_db.migrate(database) == len(MIGRATIONS)
+    assert migrations.schema_version(database) == len(MIGRATIONS)
+    assert migrations.migrate(database) == len(MIGRATIONS)
+    assert migrations.migrate(database) == len(MIGRATIONS)
 
 
 def test_init_db_command(runner, app):
@@ -144,11 +144,11 @@ def test_the_digest_migration_gives_existing_thumbnails_their_digests(
 
     before = next(i for i, step in enumerate(MIGRATIONS) if step["sqlite"] is THUMBNAIL_DIGESTS)
 
-    database = engines.open_database(database_url, pool_size=1)
+    database = gallery_db.open_database(database_url, pool_size=1)
     kept, trashed = b"RIFF kept picture", b"RIFF trashed picture"
     try:
-        monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
-        assert gallery_db.migrate(database) == before
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])  # a store from before
+        assert migrations.migrate(database) == before
         monkeypatch.undo()
         p = database.param
         database.execute_sql(
@@ -162,7 +162,7 @@ def test_the_digest_migration_gives_existing_thumbnails_their_digests(
             f"VALUES (7, 'trashed', 'h3', 1, {p}, {p}, {p}, 'image/webp', {p})",
             ("2026-01-01 00:00:00", "2026-01-01 00:00:00", trashed, "2099-01-01 00:00:00"),
         )
-        assert gallery_db.migrate(database) == len(MIGRATIONS)
+        assert migrations.migrate(database) == len(MIGRATIONS)
     finally:
         if hasattr(database, "close_all"):
             database.close_all()

@@ -2,7 +2,8 @@
 
 import pytest
 
-from gallery import create_app, engines, store
+from gallery import backup as backups
+from gallery import create_app, migrations, store
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
@@ -88,16 +89,16 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 ):
     from gallery.search import search_prompts
 
-    database = engines.open_database(database_url, pool_size=1)
+    database = gallery_db.open_database(database_url, pool_size=1)
     try:
-        monkeypatch.setattr(gallery_db, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
-        assert gallery_db.migrate(database) == 9
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:9])  # a store from before
+        assert migrations.migrate(database) == 9
         monkeypatch.undo()
         database.execute_sql(
             "INSERT INTO prompts (prompt_text, prompt_hash) VALUES "
             "('Crème brûlée at dawn', 'h1'), ('a red fox', 'h2')"
         )
-        assert gallery_db.migrate(database) == len(MIGRATIONS)
+        assert migrations.migrate(database) == len(MIGRATIONS)
         assert database.execute_sql("SELECT COUNT(*) FROM prompt_search").fetchone()[0] == 2
     finally:
         database.close_all()
@@ -109,8 +110,8 @@ def test_migration_10_fills_search_documents_for_existing_prompts(
 
 def test_migrations_are_versioned_and_idempotent(ctx):
     database = gallery_db.migrated_database()
-    assert engines.schema_version(database) == len(MIGRATIONS)
-    assert gallery_db.migrate(database) == len(MIGRATIONS)
+    assert migrations.schema_version(database) == len(MIGRATIONS)
+    assert migrations.migrate(database) == len(MIGRATIONS)
 
 
 def test_times_are_stored_as_utc_instants(ctx):
@@ -122,4 +123,4 @@ def test_times_are_stored_as_utc_instants(ctx):
 def test_database_size_and_backup_advice(ctx):
     assert store.get_stats().database_bytes > 0
     with pytest.raises(InvalidInput, match="pg_dump"):
-        store.backup("/tmp/never-written.db")
+        backups.backup("/tmp/never-written.db")

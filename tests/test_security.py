@@ -324,7 +324,7 @@ def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_u
     assert statuses.count(401) == counts["checked"]
 
 
-OPEN_WHEN_PRIVATE = {"static", "healthz", "admin.sign_in", "gallery.favicon"}
+OPEN_WHEN_PRIVATE = {"static", "gallery.healthz", "admin.sign_in", "gallery.favicon"}
 
 
 def picture():

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
+from gallery import backup as backups
 from gallery import store
 from gallery.errors import InvalidInput, InvalidPrompt, NotFound
 from gallery.models import Prompt
@@ -254,14 +255,14 @@ def test_backup_is_a_consistent_copy(ctx, tmp_path):
     for i in range(20):
         store.record_use(f"backed up {i}", image_data=png() if i % 2 else None)
     target = tmp_path / "copy.db"
-    assert store.backup(target) > 0
+    assert backups.backup(target) > 0
     copy = sqlite3.connect(target)
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert copy.execute("SELECT COUNT(*) FROM prompts").fetchone()[0] == 20
     with pytest.raises(InvalidInput, match="already exists"):
-        store.backup(target)
+        backups.backup(target)
     with pytest.raises(InvalidInput, match="does not exist"):
-        store.backup(tmp_path / "missing" / "copy.db")
+        backups.backup(tmp_path / "missing" / "copy.db")
 
 
 @pytest.mark.parametrize(
