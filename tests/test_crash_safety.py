@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from gallery import db as gallery_db
 from gallery import engines, store
+
+pytestmark = pytest.mark.slow
 
 WRITER = """
 import sys

@@ -31,3 +31,10 @@ def test_readme_documents_every_setting_and_command():
         assert f"GALLERY_{name}" in readme, name
     for name in gallery.commands:
         assert f"`{name}" in readme, name
+
+
+def test_ci_runs_the_slow_tests_on_both_engines():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    slow = [line for line in ci if line.startswith("run_suite") and "pytest -m slow" in line]
+    assert len(slow) == 2 and sum("GALLERY_TEST_POSTGRES_URL" in line for line in slow) == 1
+    assert "pytest -m slow" in (ROOT / "README.md").read_text()
