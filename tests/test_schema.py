@@ -11,6 +11,13 @@ from tests.conftest import SAMPLES
 
 # Copied verbatim from the design document (shared/seed/000_66f4721bf85fd6d4.txt).
 SEED_TABLE_SQL = (SAMPLES / "design_schema.sql").read_text()
+
+
+def seed_table_sql():
+    """The CREATE TABLE statement of the design document."""
+    return SEED_TABLE_SQL
+
+
 SEED_INDEXES = {
     # name: (unique, [(column, descending)])
     "idx_prompts_hash": (1, [("prompt_hash", 0)]),
@@ -44,7 +51,7 @@ def fresh_database(ctx):
 @pytest.mark.sqlite
 def test_columns_types_defaults_and_constraints_match_the_seed(ctx):
     reference = sqlite3.connect(":memory:")
-    reference.execute(SEED_TABLE_SQL)
+    reference.execute(seed_table_sql())
     ours = fresh_database(ctx)
     assert table_info(ours) == table_info(reference)
     sql = ours.execute("SELECT sql FROM sqlite_master WHERE name = 'prompts'").fetchone()[0]

@@ -81,17 +81,21 @@ def test_model_filter(library):
     assert texts(search_prompts("fox", model="flux")) == []
 
 
+CLIFF = "a lighthouse on a cliff at dusk"
+STORMY = "lighthouse lighthouse lighthouse, stormy sea"
+
+
 @pytest.mark.parametrize(
-    ("sort", "first"),
-    [("recent", "a lighthouse on a cliff at dusk"), ("popular", "a lighthouse on a cliff at dusk")]
-    + [("oldest", "lighthouse lighthouse lighthouse, stormy sea")],
+    ("sort", "expected"),
+    [("recent", [STORMY, CLIFF]), ("popular", [CLIFF, STORMY]), ("oldest", [CLIFF, STORMY])],
 )
-def test_other_orders(library, sort, first):
-    # The cliff is used again an hour later: the most used, and the most recently used.
-    later = store.get_prompt(1).last_used_at + timedelta(hours=1)
-    store.record_use("a lighthouse on a cliff at dusk", used_at=later)
-    both = ["a lighthouse on a cliff at dusk", "lighthouse lighthouse lighthouse, stormy sea"]
-    expected = [first] + [text for text in both if text != first]
+def test_other_orders(library, sort, expected):
+    # The cliff (recorded first) gets two more uses at once, the stormy sea one an hour
+    # later: the cliff is the most used and the oldest, the stormy sea the most recent.
+    cliff = store.record_use(CLIFF)
+    used_at = store.get_prompt(cliff.id).last_used_at
+    store.record_use(CLIFF, used_at=used_at)
+    store.record_use(STORMY, used_at=used_at + timedelta(hours=1))
     assert texts(search_prompts("lighthouse", sort=sort)) == expected
 
 

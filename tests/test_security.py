@@ -285,7 +285,7 @@ def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_u
         {"DATABASE_URL": database_url, "SECRET_KEY": "t", "DATABASE_POOL_SIZE": threads + 4},
         instance_path=tmp_path / "concurrent",
     )
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    app.config["ADMIN_PASSWORD_HASH"] = ADMIN_PASSWORD_HASH
     clients = [app.test_client() for _ in range(threads)]
     forms = [{"password": "wrong", "csrf_token": csrf_token_from(c)} for c in clients]
     seen = threading.Condition()
