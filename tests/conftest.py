@@ -11,11 +11,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from gallery import create_app
 from gallery import db as gallery_db
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "data"  # sources and licences: data/NOTICE.md
 POSTGRES_URL = os.environ.get("GALLERY_TEST_POSTGRES_URL")
 ENGINE = "postgres" if POSTGRES_URL else "sqlite"
 
@@ -133,21 +134,20 @@ def runner(app):
 
 @pytest.fixture
 def samples():
-    """The shared real sample files (read-only)."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"sample folder {SAMPLES} not found")
+    """The real sample files in tests/data (read-only: copy them before changing them)."""
     return SAMPLES
 
 
 ADMIN_PASSWORD = "correct horse"
+# Cheap on purpose: every sign-in checks it, and scrypt (set-admin-password's default, tested
+# in test_admin) costs a quarter of a second each time on a busy 2-core machine.
+ADMIN_PASSWORD_HASH = generate_password_hash(ADMIN_PASSWORD, method="pbkdf2:sha256:1000")
 
 
 @pytest.fixture
 def admin_app(app):
     """The app with an admin password set."""
-    from werkzeug.security import generate_password_hash
-
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    app.config["ADMIN_PASSWORD_HASH"] = ADMIN_PASSWORD_HASH
     return app
 
 

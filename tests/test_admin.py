@@ -210,13 +210,18 @@ def test_undo_merges_with_a_prompt_recorded_again_meanwhile(admin, ctx):
     assert back.id == again.id and back.total_uses == 3
 
 
-def test_undo_window_passes(admin, ctx, app):
-    import time
+def test_undo_window_passes(admin, ctx, app, monkeypatch):
+    from gallery import trash
+    from gallery.models import utcnow
 
+    now = utcnow()
+    monkeypatch.setattr(trash, "utcnow", lambda: now)  # the trash's clock, moved by hand
     prompt = store.record_use("gone for good")
     store.delete_prompt(prompt.id)
-    app.config["UNDO_MINUTES"] = 0.001  # 60 ms
-    time.sleep(0.1)
+    window = timedelta(minutes=app.config["UNDO_MINUTES"])
+    now += window - timedelta(seconds=1)
+    assert [deleted[0] for deleted in store.recently_deleted()] == [prompt.id]
+    now += timedelta(seconds=2)
     assert store.recently_deleted() == []
     response = admin.post(f"/admin/prompts/{prompt.id}/restore", data={"csrf_token": admin.token})
     assert response.status_code == 404

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from gallery import store
 from tests.conftest import ENGINE
 
@@ -52,6 +54,7 @@ def run_workers(database_url, processes, calls, readers=0):
 PROCESSES = 8 if ENGINE == "postgres" else 4
 
 
+@pytest.mark.slow
 def test_processes_lose_no_use(ctx, app):
     url = app.config["DATABASE_URL"]
     run_workers(url, processes=PROCESSES, calls=250, readers=2)

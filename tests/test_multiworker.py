@@ -13,6 +13,8 @@ import pytest
 
 from gallery import store, tokens
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = """
 import json, sys, urllib.request

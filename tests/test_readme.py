@@ -41,3 +41,10 @@ def test_readme_layout_names_every_module():
     modules += [f"`{p.name}/`" for p in package.iterdir() if (p / "__init__.py").exists()]
     missing = [name for name in sorted(modules) if name not in layout]
     assert not missing, f"README's layout section misses {missing}"
+
+
+def test_ci_runs_the_slow_tests_on_both_engines():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    slow = [line for line in ci if line.startswith("run_suite") and "pytest -m slow" in line]
+    assert len(slow) == 2 and sum("GALLERY_TEST_POSTGRES_URL" in line for line in slow) == 1
+    assert "pytest -m slow" in (ROOT / "README.md").read_text()

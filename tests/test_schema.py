@@ -1,6 +1,5 @@
 """The schema of a fresh database, read back and compared with the design document."""
 
-import re
 import sqlite3
 
 import pytest
@@ -10,7 +9,15 @@ from gallery import migrations
 from gallery.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
 
-SEED = SAMPLES.parent / "seed" / "000_66f4721bf85fd6d4.txt"
+# Copied verbatim from the design document (shared/seed/000_66f4721bf85fd6d4.txt).
+SEED_TABLE_SQL = (SAMPLES / "design_schema.sql").read_text()
+
+
+def seed_table_sql():
+    """The CREATE TABLE statement of the design document."""
+    return SEED_TABLE_SQL
+
+
 SEED_INDEXES = {
     # name: (unique, [(column, descending)])
     "idx_prompts_hash": (1, [("prompt_hash", 0)]),
@@ -18,14 +25,6 @@ SEED_INDEXES = {
     "idx_prompts_total_uses": (0, [("total_uses", 1)]),
     "idx_prompts_model": (0, [("model", 0)]),
 }
-
-
-def seed_table_sql():
-    """The CREATE TABLE statement from the design document (or our verbatim copy)."""
-    if SEED.exists():
-        match = re.search(r"```sql\s*(CREATE TABLE prompts.*?\);)\s*```", SEED.read_text(), re.S)
-        return match.group(1)
-    return MIGRATIONS[0]["sqlite"][0]
 
 
 def table_info(conn):

@@ -1,5 +1,8 @@
 """Full-text search: ranking, prefixes, model filter, paging, and any input being safe."""
 
+import unicodedata
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,19 +14,42 @@ from gallery.search import query_terms, search_prompts
 # Modifier letters that unaccent turns into an apostrophe (ŉ into "'n").
 APOSTROPHES = "\u02bc\u02bb\u02b9\u02bd\u02c8\u0149"
 
+LIBRARY = {
+    "a lighthouse on a cliff at dusk": "sdxl",
+    "lighthouse lighthouse lighthouse, stormy sea": "flux",
+    "a red fox in the snow": "sdxl",
+    "Café crème on a rainy morning": "flux",
+    "hatsune miku, テスト, masterpiece": "flux",
+}
+
 
 @pytest.fixture
 def library(ctx):
-    store.record_use("a lighthouse on a cliff at dusk", model="sdxl")
-    store.record_use("lighthouse lighthouse lighthouse, stormy sea", model="flux")
-    store.record_use("a red fox in the snow", model="sdxl")
-    store.record_use("Café crème on a rainy morning", model="flux")
-    store.record_use("hatsune miku, テスト, masterpiece", model="flux")
+    for prompt, model in LIBRARY.items():
+        store.record_use(prompt, model=model)
     return ctx
 
 
 def texts(page):
     return [p.prompt_text for p in page.items]
+
+
+def unaccented(word):
+    """word with the accents of Latin letters removed, as both engines' indexes do."""
+    bases = (unicodedata.normalize("NFKD", c)[0] for c in word)
+    return "".join(b if b.isascii() else c for b, c in zip(bases, word, strict=True))
+
+
+def matching(query):
+    """The library's prompts with every word of query, the last as a prefix, sorted."""
+    terms = [unaccented(t) for t in query_terms(query)]
+    found = []
+    for prompt in LIBRARY:
+        words = [unaccented(w) for w in query_terms(prompt)]
+        has_last = terms and any(w.startswith(terms[-1]) for w in words)
+        if has_last and all(t in words for t in terms[:-1]):
+            found.append(prompt)
+    return sorted(found)
 
 
 def test_ranked_best_match_first(library):
@@ -55,15 +81,22 @@ def test_model_filter(library):
     assert texts(search_prompts("fox", model="flux")) == []
 
 
-@pytest.mark.parametrize("sort", ["recent", "popular", "oldest"])
-def test_other_orders(library, sort):
-    store.record_use("a lighthouse on a cliff at dusk")
-    page = search_prompts("lighthouse", sort=sort)
-    assert sorted(texts(page)) == sorted(
-        ["a lighthouse on a cliff at dusk", "lighthouse lighthouse lighthouse, stormy sea"]
-    )
-    if sort == "popular":
-        assert texts(page)[0] == "a lighthouse on a cliff at dusk"
+CLIFF = "a lighthouse on a cliff at dusk"
+STORMY = "lighthouse lighthouse lighthouse, stormy sea"
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [("recent", [STORMY, CLIFF]), ("popular", [CLIFF, STORMY]), ("oldest", [CLIFF, STORMY])],
+)
+def test_other_orders(library, sort, expected):
+    # The cliff (recorded first) gets two more uses at once, the stormy sea one an hour
+    # later: the cliff is the most used and the oldest, the stormy sea the most recent.
+    cliff = store.record_use(CLIFF)
+    used_at = store.get_prompt(cliff.id).last_used_at
+    store.record_use(CLIFF, used_at=used_at)
+    store.record_use(STORMY, used_at=used_at + timedelta(hours=1))
+    assert texts(search_prompts("lighthouse", sort=sort)) == expected
 
 
 def test_paging_through_results(ctx):
@@ -127,13 +160,31 @@ def test_the_last_word_is_spelled_out_when_it_stands_for_few_words(library):
     | st.text(alphabet=f"{APOSTROPHES}ab '", max_size=40)
 )
 def test_any_string_is_safe(library, query):
-    page = search_prompts(query, limit=5)
-    assert isinstance(page.items, list)
+    found = texts(search_prompts(query, limit=5))
+    assert len(set(found)) == len(found) and set(found) <= set(LIBRARY)
+    if all(term.isascii() for term in query_terms(query)):
+        assert sorted(found) == matching(query)
+
+
+VOCABULARY = sorted({w for p in LIBRARY for w in query_terms(p)} | {"cafe", "creme", "zebra"})
+word_or_prefix = st.sampled_from(VOCABULARY).flatmap(
+    lambda w: st.integers(1, len(w)).map(lambda n: w[:n])
+)
+separator = st.sampled_from([" ", ", ", ' "', '" ', " OR ", " -", "* ", " NEAR(", ") ", "^"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=st.lists(st.tuples(word_or_prefix, separator), min_size=1, max_size=4))
+def test_words_and_prefixes_find_exactly_the_prompts_that_have_them(library, parts):
+    query = "".join(word + between for word, between in parts)
+    assert sorted(texts(search_prompts(query, limit=5))) == matching(query)
 
 
 def test_five_thousand_characters_of_noise(library):
     noise = ('"*(NEAR -fox) ^ OR AND ' * 250)[:5000]
-    assert isinstance(search_prompts(noise).items, list)
+    assert texts(search_prompts(noise)) == matching(noise) == []
 
 
 @pytest.mark.sqlite

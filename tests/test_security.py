@@ -5,12 +5,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.security import generate_password_hash
 
 from gallery import store, tokens
 from gallery.models import utcnow
 from gallery.throttle import SignInFailure
-from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
+from tests.conftest import ADMIN_PASSWORD, ADMIN_PASSWORD_HASH, csrf_token_from, sign_in
 
 GET_ROUTES = [
     "/",
@@ -222,7 +221,7 @@ def test_throttle_counts_the_forwarded_address_behind_a_trusted_proxy(tmp_path, 
         {"DATABASE_URL": database_url, "TRUSTED_PROXIES": 1, "SECRET_KEY": "t"},
         instance_path=tmp_path / "proxied",
     )
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    app.config["ADMIN_PASSWORD_HASH"] = ADMIN_PASSWORD_HASH
     client = app.test_client()
     with app.app_context():
         for _ in range(5):
@@ -286,7 +285,7 @@ def test_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_u
         {"DATABASE_URL": database_url, "SECRET_KEY": "t", "DATABASE_POOL_SIZE": threads + 4},
         instance_path=tmp_path / "concurrent",
     )
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(ADMIN_PASSWORD)
+    app.config["ADMIN_PASSWORD_HASH"] = ADMIN_PASSWORD_HASH
     clients = [app.test_client() for _ in range(threads)]
     forms = [{"password": "wrong", "csrf_token": csrf_token_from(c)} for c in clients]
     seen = threading.Condition()

@@ -156,7 +156,15 @@ def make_prompts(count):
 @pytest.mark.parametrize("model", [None, "m1"])
 def test_keyset_pages_cover_everything_once_in_order(ctx, sort, model):
     make_prompts(50)
-    expected = list(Prompt.ordered(Prompt.with_model(Prompt.cards(), model), sort))
+    # Prompt i was used 1 + i % 4 times, last at hour i, with model m{i % 3}.
+    ids = {p.prompt_text: p.id for p in Prompt.select(Prompt.id, Prompt.prompt_text)}
+    made = [(i, ids[f"prompt number {i}"]) for i in range(50) if model in (None, f"m{i % 3}")]
+    order = {
+        "recent": lambda m: -m[0],
+        "oldest": lambda m: m[0],
+        "popular": lambda m: (-(1 + m[0] % 4), m[1]),  # ties: the older id first
+    }
+    expected = [prompt_id for _, prompt_id in sorted(made, key=order[sort])]
     seen, cursor = [], None
     while True:
         page = store.list_prompts(sort, model, cursor, limit=7)
@@ -164,7 +172,7 @@ def test_keyset_pages_cover_everything_once_in_order(ctx, sort, model):
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert [p.id for p in seen] == [p.id for p in expected]
+    assert [p.id for p in seen] == expected
     assert len({p.id for p in seen}) == len(seen)
 
 

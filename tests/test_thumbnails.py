@@ -8,7 +8,6 @@ import struct
 import time
 import warnings
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +16,7 @@ from PIL import Image, ImageChops, ImageOps, ImageStat, PngImagePlugin
 
 from gallery import vips_thumbnails
 from gallery.thumbnails import Thumbnail, ThumbnailError, make_thumbnail
-from tests.conftest import unavailable
+from tests.conftest import SAMPLES, unavailable
 
 
 @pytest.fixture(autouse=True, params=["pillow", "libvips"])
@@ -30,23 +29,41 @@ def engine(request, monkeypatch):
     return request.param
 
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 PHOTOS = SAMPLES / "photos"
 
 
 def sample(*parts):
-    """Path of a shared sample file; skips the test when the samples are not checked out."""
-    path = SAMPLES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"sample {path} not found (shared samples live beside the repo)")
-    return path
+    """Path of a sample file in tests/data."""
+    return SAMPLES.joinpath(*parts)
 
 
 def photo_names():
-    """Every image in the photos folder, or one skipped placeholder when it is missing."""
-    if not PHOTOS.is_dir():
-        return [pytest.param("", marks=pytest.mark.skip(reason=f"{PHOTOS} not found"))]
+    """Every image in the photos folder."""
     return sorted(p.name for p in PHOTOS.iterdir() if p.suffix != ".json")
+
+
+def colour_bars_cmyk():
+    """A CMYK JPEG of colour bars, as print workflows save them."""
+    bars = Image.new("CMYK", (320, 240))
+    for i, ink in enumerate([(255, 0, 0, 0), (0, 255, 0, 0), (0, 0, 255, 0), (0, 0, 0, 255)]):
+        bars.paste(ink, (i * 80, 0, i * 80 + 80, 240))
+    return encoded(bars, "JPEG", quality=95)
+
+
+def palette_with_trns():
+    """A palette PNG whose background index is transparent through a tRNS chunk."""
+    im = Image.new("P", (256, 256), 0)
+    im.putpalette([255, 255, 255, 200, 20, 60] + [0] * 762)
+    im.paste(1, (64, 64, 192, 192))
+    return encoded(im, "PNG", transparency=0)
+
+
+BUILT = {"cmyk-bars.jpg": colour_bars_cmyk, "palette-trns.png": palette_with_trns}
+
+
+def source(name):
+    """A photo from tests/data, or the bytes of one drawn here."""
+    return BUILT[name]() if name in BUILT else sample("photos", name)
 
 
 def photos_json():
@@ -154,23 +171,23 @@ def test_jpeg_decodes_at_reduced_scale_and_still_matches_full_resolution(monkeyp
     [
         ("horse.png", "RGBA"),
         ("chelsea.png", "RGB"),
-        ("debian-logo-256.png", "RGBA"),  # palette with tRNS
+        ("palette-trns.png", "RGBA"),
         ("transparent.gif", "RGBA"),
         ("earthris.gif", "RGB"),
-        ("img_cmyk.jpg", "RGB"),
+        ("cmyk-bars.jpg", "RGB"),
     ],
 )
 def test_alpha_kept_only_when_present(name, mode):
-    out = opened(make_thumbnail(sample("photos", name)))
+    out = opened(make_thumbnail(source(name)))
     assert out.mode == mode
     if mode == "RGBA":
         assert out.getchannel("A").getextrema()[0] < 128
 
 
 def test_cmyk_colours_survive():
-    path = sample("photos", "img_cmyk.jpg")
-    out = opened(make_thumbnail(path))
-    diff = ImageStat.Stat(ImageChops.difference(out, upright(path).convert("RGB"))).mean
+    data = colour_bars_cmyk()
+    out = opened(make_thumbnail(data))
+    diff = ImageStat.Stat(ImageChops.difference(out, upright(io.BytesIO(data)).convert("RGB"))).mean
     assert max(diff) < 12, diff
 
 

@@ -79,8 +79,13 @@ def test_model_filter_and_sort(client, filled):
     ids = card_ids(html)
     for prompt_id in ids:
         assert store.get_prompt(prompt_id).model == "flux"
-    assert client.get("/?sort=popular").status_code == 200
-    assert client.get("/?sort=oldest&q=fox").status_code == 200
+    # The fox prompts have the odd ids, recorded in id order; all were used once so far.
+    assert card_ids(client.get("/?sort=oldest&q=fox").get_data(as_text=True)) == [1, 3, 5, 7, 9]
+    assert store.record_use("a red fox 4").id == 5  # now used twice, and used last
+    assert card_ids(client.get("/?sort=popular").get_data(as_text=True)) == [5, 1, 2, 3, 4]
+    assert card_ids(client.get("/?sort=recent").get_data(as_text=True)) == [5, 12, 11, 10, 9]
+    oldest = client.get("/?sort=oldest&q=fox").get_data(as_text=True)
+    assert card_ids(oldest) == [1, 3, 5, 7, 9]  # first recorded first: a new use changes nothing
 
 
 def test_no_model_filter(client, ctx):
@@ -144,8 +149,13 @@ def test_thumbnail_version_changes_with_a_new_image(client, ctx):
     first = store.record_use("changing", image_data=png(color="red"))
     second = store.record_use("changing", image_data=png((200, 200), "blue"))
     assert first.thumbnail_version != second.thumbnail_version
-    assert (
-        client.get(f"/prompts/{first.id}/thumbnail?v={first.thumbnail_version}").status_code == 200
+    html = client.get(f"/prompts/{first.id}").get_data(as_text=True)
+    assert f"thumbnail?v={second.thumbnail_version}" in html
+    assert f"v={first.thumbnail_version}" not in html
+    served = client.get(f"/prompts/{first.id}/thumbnail?v={second.thumbnail_version}")
+    shown = Image.open(io.BytesIO(served.data)).convert("RGB")
+    assert shown.size == (200, 200) and shown.getpixel((100, 100)) == pytest.approx(
+        (0, 0, 255), abs=8
     )
 
 
@@ -164,12 +174,18 @@ def test_stats_page(client, filled):
 def test_empty_gallery_says_so(client, ctx):
     html = client.get("/").get_data(as_text=True)
     assert "The gallery is empty" in html
-    assert client.get("/stats").status_code == 200
+    stats = client.get("/stats").get_data(as_text=True)
+    assert "<strong>0</strong> prompts" in stats and "No activity yet." in stats
+    assert "No uses recorded yet." in stats and "Nothing yet." in stats
 
 
 def test_favicon_and_static(client, ctx):
-    assert client.get("/favicon.ico").status_code == 200
-    assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.get_data(as_text=True).lstrip().startswith("<svg")
+    script = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert "htmx" in script.get_data(as_text=True)
 
 
 def test_right_to_left_override_stays_out_of_the_title(client, ctx):

@@ -1,6 +1,5 @@
 """Browser fixtures: the app on a live server, a headless Chromium, and watched pages."""
 
-import functools
 import os
 import re
 import threading
@@ -9,12 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from gallery import create_app
 from gallery import db as gallery_db
-from tests.conftest import close_pool, unavailable
+from tests.conftest import ADMIN_PASSWORD, ADMIN_PASSWORD_HASH, close_pool, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # gitignored
 CHROMIUM = os.environ.get("GALLERY_CHROMIUM", "/usr/bin/chromium")
@@ -27,7 +25,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ADMIN_PASSWORD = "correct horse"
 PAGE_SIZE = 6
 ADMIN_URL = re.compile(r"/admin/?$")
 # Fast enough for a human-paced suite, slow enough for a loaded CI machine.
@@ -65,12 +62,6 @@ def browser():
     playwright.stop()
 
 
-@functools.cache
-def admin_password_hash():
-    """Hashed once: scrypt is slow on purpose, and every test's app needs it."""
-    return generate_password_hash(ADMIN_PASSWORD)
-
-
 @pytest.fixture
 def app_config():
     """Extra config for the live app; override in a module to change it."""
@@ -84,7 +75,7 @@ def app(tmp_path, app_config, database_url):
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url,
-        "ADMIN_PASSWORD_HASH": admin_password_hash(),
+        "ADMIN_PASSWORD_HASH": ADMIN_PASSWORD_HASH,
         "PAGE_SIZE": PAGE_SIZE,
     }
     app = create_app(config | app_config, instance_path=tmp_path / "instance")
