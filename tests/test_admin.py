@@ -390,3 +390,16 @@ def test_a_no_javascript_import_of_many_files_stops_in_time_and_says_what_is_lef
     page = post().get_data(as_text=True)
     assert page.count("already imported") == 2 and page.count("new prompt") == 1
     assert count() == 3
+
+
+def test_a_long_cleanup_preview_says_how_many_it_does_not_list(admin, ctx):
+    for n in range(23):
+        store.record_use(f"no picture {n}")
+    preview = admin.post(
+        "/admin/cleanup",
+        data={"csrf_token": admin.token, "without_thumbnail": "yes"},
+        headers=HX,
+    ).get_data(as_text=True)
+    assert "This would remove <strong>23 prompts</strong>." in preview
+    assert preview.count("<li>#") == 20
+    assert "…and 3 more." in preview
