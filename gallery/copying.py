@@ -249,21 +249,10 @@ def merge_prompts(target, rows, ids):
     many the target already had."""
     hashes = [row["prompt_hash"] for row in rows]
     had = Prompt.select().where(Prompt.prompt_hash.in_(hashes)).count()
-    kept = Prompt.optional_columns()
     query = (
         Prompt.insert_many([without_id(row) for row in rows])
         .on_conflict(
-            conflict_target=[Prompt.prompt_hash],
-            update={
-                Prompt.total_uses: Prompt.total_uses + EXCLUDED.total_uses,
-                Prompt.first_used_at: engines.least(
-                    target, Prompt.first_used_at, EXCLUDED.first_used_at
-                ),
-                Prompt.last_used_at: engines.greatest(
-                    target, Prompt.last_used_at, EXCLUDED.last_used_at
-                ),
-                **{column: fn.COALESCE(column, getattr(EXCLUDED, column.name)) for column in kept},
-            },
+            conflict_target=[Prompt.prompt_hash], update=Prompt.merged_with_excluded(target)
         )
         .returning(Prompt.id, Prompt.prompt_hash)
     )

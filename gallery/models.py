@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from peewee import (
+    EXCLUDED,
     AutoField,
     BigIntegerField,
     BlobField,
@@ -18,6 +19,7 @@ from peewee import (
 )
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
+from . import engines
 from .db import proxy
 from .errors import InvalidInput
 from .paging import decode_cursor, encode_cursor, page_from_rows, rows_after
@@ -128,6 +130,21 @@ class Prompt(PromptColumns):
         """The columns a use may leave empty, its model and thumbnail: where two copies of
         a prompt are merged, what one lacks is filled from the other."""
         return [field for field in cls._meta.sorted_fields if field.null]
+
+    @classmethod
+    def merged_with_excluded(cls, database):
+        """The ON CONFLICT update that merges an incoming copy of a prompt into the stored
+        one: uses summed, first and last use widened, the stored model and thumbnail kept
+        where it has them (an undo and copy-db --merge both merge this way)."""
+        return {
+            cls.total_uses: cls.total_uses + EXCLUDED.total_uses,
+            cls.first_used_at: engines.least(database, cls.first_used_at, EXCLUDED.first_used_at),
+            cls.last_used_at: engines.greatest(database, cls.last_used_at, EXCLUDED.last_used_at),
+            **{
+                column: fn.COALESCE(column, getattr(EXCLUDED, column.name))
+                for column in cls.optional_columns()
+            },
+        }
 
     @classmethod
     def card_columns(cls):

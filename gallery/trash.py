@@ -8,7 +8,7 @@ db.migrated_database()).
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from peewee import EXCLUDED, JOIN, Select, Value, fn
+from peewee import JOIN, Select, Value, fn
 
 from . import engines
 from .config import current_settings
@@ -104,20 +104,9 @@ def restore_batch(database, batch):
 
 def bring_back(database, condition):
     """Move the trash rows matching a condition on DeletedPrompt back into prompts; how many."""
-    kept = Prompt.optional_columns()
     rows = DeletedPrompt.select(*(getattr(DeletedPrompt, name) for name in COLUMNS))
     Prompt.insert_from(rows.where(condition), Prompt._meta.sorted_fields).on_conflict(
-        conflict_target=[Prompt.prompt_hash],
-        update={
-            Prompt.total_uses: Prompt.total_uses + EXCLUDED.total_uses,
-            Prompt.first_used_at: engines.least(
-                database, Prompt.first_used_at, EXCLUDED.first_used_at
-            ),
-            Prompt.last_used_at: engines.greatest(
-                database, Prompt.last_used_at, EXCLUDED.last_used_at
-            ),
-            **{column: fn.COALESCE(column, getattr(EXCLUDED, column.name)) for column in kept},
-        },
+        conflict_target=[Prompt.prompt_hash], update=Prompt.merged_with_excluded(database)
     ).as_rowcount().execute()
     # A merged prompt that had a picture keeps it, and its digest; else the trash's.
     digests = (
