@@ -4,12 +4,15 @@ import hashlib
 import io
 import sqlite3
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from gallery import create_app, tokens
+from gallery import create_app, migrations, store, tokens
+from gallery import db as gallery_db
+from gallery.migrations import MIGRATIONS
 from gallery.normalize import prompt_hash
 from tests.conftest import ENGINE, close_pool
 from tests.test_schema import seed_table_sql
@@ -139,3 +142,168 @@ def test_a_foreign_prompts_table_is_a_clear_error_and_is_left_alone(tmp_path, da
         connection.close()
     with connect(database_url) as connection:
         assert connection.execute("SELECT body FROM prompts").fetchall() == [("not ours",)]
+
+
+# A store at every older version, filled by plain SQL in that version's tables.
+OLD_PICTURE, OLD_TRASHED = webp(), b"RIFF trashed picture"
+OLD_PROMPTS = [
+    # id (as the store numbers them), text, total_uses, model, first used, last used, thumbnail
+    (1, "A sunset over the hills", 3, "sdxl", "2025-01-02 03:04:05", "2026-01-02 03:04:05", None),
+    (2, "Straße bei Nacht", 1, None, "2025-02-01 08:00:00", "2025-02-01 08:00:00", None),
+    (3, "a golden cat", 2, "sdxl", "2025-03-04 05:06:07", "2026-03-04 05:06:07", OLD_PICTURE),
+]
+OLD_TOKEN = "pg_from-an-older-version"
+OLDER_VERSIONS = range(1, len(MIGRATIONS))
+
+
+def old_time(text):
+    """A time as the driver takes it: text in SQLite, an instant in PostgreSQL."""
+    if ENGINE == "sqlite":
+        return text
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def tables(database):
+    if ENGINE == "sqlite":
+        rows = database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = database.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+    return {name for (name,) in rows.fetchall()}
+
+
+def build_older_store(url, version, monkeypatch):
+    """A store migrated to `version` only, with prompts (some pictured), a token, an
+    imported file and a trashed prompt wherever that version has their tables."""
+    database = gallery_db.open_database(url, pool_size=1)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:version])
+            assert migrations.migrate(database) == version
+        have = tables(database)
+        p = database.param
+        with database.atomic():
+            for id_, text, uses, model, first, last, picture in OLD_PROMPTS:
+                database.execute_sql(
+                    "INSERT INTO prompts (prompt_text, prompt_hash, total_uses, model, "
+                    "first_used_at, last_used_at, thumbnail_data, thumbnail_mime, "
+                    f"thumbnail_width, thumbnail_height) VALUES ({', '.join([p] * 10)})",
+                    (text, prompt_hash(text), uses, model, old_time(first), old_time(last))
+                    + ((picture, "image/webp", 40, 30) if picture else (None,) * 4),
+                )
+                if picture and "thumbnail_digests" in have:
+                    database.execute_sql(
+                        f"INSERT INTO thumbnail_digests (id, digest) VALUES ({p}, {p})",
+                        (id_, hashlib.sha256(picture).hexdigest()),
+                    )
+            if "api_tokens" in have:
+                database.execute_sql(
+                    f"INSERT INTO api_tokens (name, token_hash) VALUES ('old', {p})",
+                    (tokens.digest(OLD_TOKEN),),
+                )
+            if "imported_files" in have:
+                database.execute_sql(
+                    "INSERT INTO imported_files (sha256, path, status, prompt_id) "
+                    "VALUES ('f1', '/pictures/cat.png', 'imported', 3)"
+                )
+            if "deleted_prompts" in have:
+                digest = "thumbnail_digest" in str(MIGRATIONS[:version])
+                database.execute_sql(
+                    "INSERT INTO deleted_prompts (id, prompt_text, prompt_hash, total_uses, "
+                    "first_used_at, last_used_at, thumbnail_data, thumbnail_mime, deleted_at"
+                    f"{', thumbnail_digest' if digest else ''}) VALUES "
+                    f"(9, 'a trashed owl', {p}, 4, {p}, {p}, {p}, 'image/webp', {p}"
+                    f"{f', {p}' if digest else ''})",
+                    (
+                        prompt_hash("a trashed owl"),
+                        old_time("2025-05-05 05:05:05"),
+                        old_time("2025-05-05 05:05:05"),
+                        OLD_TRASHED,
+                        old_time("2099-01-01 00:00:00"),  # still within the undo window
+                    )
+                    + ((hashlib.sha256(OLD_TRASHED).hexdigest(),) if digest else ()),
+                )
+    finally:
+        if hasattr(database, "close_all"):
+            database.close_all()
+        database.close()
+
+
+def served_etag(client, prompt_id):
+    """A thumbnail's ETag, checked to be the SHA-256 of the bytes served."""
+    response = client.get(f"/prompts/{prompt_id}/thumbnail")
+    assert response.status_code == 200
+    assert response.headers["ETag"] == f'"{hashlib.sha256(response.data).hexdigest()}"'
+    return response.data
+
+
+def check_older_store_survived(app, client, version):
+    """Every row built by build_older_store is there at today's version and behaves."""
+    for page in ("/", "/stats", "/prompts/1", "/prompts/3", "/?q=cat"):
+        assert client.get(page).status_code == 200, page
+    assert "a golden cat" in client.get("/?q=golden").get_data(as_text=True)
+    expected = {
+        "oldest": [1, 2, 3],
+        "recent": [3, 1, 2],
+        "popular": [1, 3, 2],
+    }
+    for sort, ids in expected.items():
+        listed = client.get(f"/api/prompts/?sort={sort}&limit=100").json["items"]
+        assert [item["id"] for item in listed] == ids, sort
+    by_id = {item["id"]: item for item in listed}
+    assert [
+        (by_id[i]["prompt_text"], by_id[i]["total_uses"], by_id[i]["model"]) for i in (1, 2, 3)
+    ] == [(text, uses, model) for _, text, uses, model, *_ in OLD_PROMPTS]
+    assert by_id[1]["first_used_at"] == "2025-01-02T03:04:05+00:00"
+    assert by_id[3]["thumbnail"]["bytes"] == len(OLD_PICTURE)
+    assert by_id[1]["thumbnail"] is None
+    for query, ids in [("sunset", [1]), ("nacht", [2]), ("straße", [2]), ("hills cat", [])]:
+        found = client.get(f"/api/prompts/search?q={query}").json["items"]
+        assert [item["id"] for item in found] == ids, query
+    assert served_etag(client, 3) == OLD_PICTURE
+    assert client.get("/prompts/1/thumbnail").status_code == 404
+    stats = client.get("/api/prompts/stats/overview").json
+    assert (stats["total_prompts"], stats["total_uses"], stats["with_thumbnail"]) == (3, 6, 1)
+    assert {m["model"]: (m["prompts"], m["uses"]) for m in stats["models"]} == {
+        None: (1, 1),
+        "sdxl": (2, 5),
+    }
+    with app.app_context():
+        token = OLD_TOKEN if version >= 4 else tokens.create_token("new")
+        if version >= 7:
+            back = store.restore_prompt(9)
+            assert back.prompt_text == "a trashed owl" and back.total_uses == 4
+            assert served_etag(client, 9) == OLD_TRASHED
+    # A token from before scopes still records, and a new use finds the old row.
+    again = client.post(
+        "/api/prompts/",
+        json={"prompt_text": "a  SUNSET over the hills"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert again.status_code == 200, again.json
+    assert (again.json["id"], again.json["total_uses"]) == (1, 4)
+    new = client.post(
+        "/api/prompts/",
+        json={"prompt_text": "a new owl"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert new.status_code == 201 and new.json["id"] not in (1, 2, 3, 9)
+    owls = client.get("/api/prompts/search?q=owl").json["items"]
+    assert {item["id"] for item in owls} == (
+        {new.json["id"], 9} if version >= 7 else {new.json["id"]}
+    )
+
+
+@pytest.mark.parametrize("version", OLDER_VERSIONS)
+def test_a_store_at_every_older_version_upgrades_with_every_row(
+    tmp_path, database_url, monkeypatch, version
+):
+    build_older_store(database_url, version, monkeypatch)
+    app = create_app(
+        {"SECRET_KEY": "test", "DATABASE_URL": database_url}, instance_path=tmp_path / "instance"
+    )
+    try:
+        check_older_store_survived(app, app.test_client(), version)
+    finally:
+        close_pool(app)
