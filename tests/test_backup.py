@@ -152,3 +152,22 @@ def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client
     backups.restore(backup)
     assert etag(client, prompt.id) == backed_up
     assert store.get_prompt(prompt.id).thumbnail_version == backed_up
+
+
+@pytest.mark.parametrize("version", [1, 2, 4, 7, 8, 12, 13, 15, len(MIGRATIONS) - 1])
+def test_a_backup_from_an_older_version_comes_up_at_todays_with_its_data(
+    app, client, runner, tmp_path, monkeypatch, version
+):
+    from tests.test_migrations import build_older_store, check_older_store_survived
+
+    older = tmp_path / "older" / "backup.db"
+    build_older_store(f"sqlite:///{older}", version, monkeypatch)
+    with app.app_context():
+        store.record_use("only in the live store")
+    result = runner.invoke(args=["gallery", "restore", str(older), "--yes"])
+    assert result.exit_code == 0, result.output
+    live = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    assert live.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+    live.close()
+    check_older_store_survived(app, client, version)
+    assert client.get("/api/prompts/search?q=live").json["items"] == []
