@@ -107,3 +107,51 @@ function failure(name, reason) {
   item.textContent = `${name}: failed (${reason})`;
   return item.outerHTML;
 }
+
+// A failed htmx request says so in the notice, never silently: the server's own message
+// when its answer has one (an error page's p.error, the API's JSON), else the status.
+// The notice becomes an alert, fixed where the visitor is looking, until the next success.
+function showFailure(text) {
+  const notice = document.getElementById("notice");
+  if (!notice) return;
+  const line = document.createElement("p");
+  line.textContent = text;
+  notice.replaceChildren(line);
+  notice.classList.add("failed");
+  notice.setAttribute("role", "alert");
+}
+
+function serverMessage(xhr) {
+  const type = xhr.getResponseHeader("Content-Type") || "";
+  try {
+    if (type.includes("json")) return JSON.parse(xhr.responseText).error.message;
+    if (type.includes("html")) {
+      const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      const message = page.querySelector("main .error");
+      if (message && message.textContent.trim()) return message.textContent.trim();
+    }
+  } catch (error) {
+    // Not the answer we expected: fall back to the status below.
+  }
+  return null;
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  const message = serverMessage(xhr);
+  showFailure(message ? `Error: ${message}` : `The request failed (HTTP ${xhr.status}); try again.`);
+});
+
+document.addEventListener("htmx:sendError", () => {
+  showFailure("Could not reach the gallery; check the connection and try again.");
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful) return;
+  const notice = document.getElementById("notice");
+  if (notice && notice.classList.contains("failed")) {
+    notice.replaceChildren();
+    notice.classList.remove("failed");
+    notice.setAttribute("role", "status");
+  }
+});
