@@ -205,3 +205,103 @@ def test_best_match_pages_through_the_gallery(client, castles):
 def test_an_empty_cursor_is_the_first_page(client, filled):
     first = client.get("/api/prompts/search?q=lighthouse&limit=3").json
     assert client.get("/api/prompts/search?q=lighthouse&limit=3&cursor=").json == first
+
+
+# Records prompts in another process, one batch per line the test sends, and says
+# "done" once the batch is committed: every page the test reads after that sees it.
+PAGING_WRITER = """
+import sys
+from gallery import store
+print("ready", flush=True)
+for line in sys.stdin:
+    for text in line.rstrip("\\n").split("|"):
+        store.record_use(text, model="w")
+    print("done", flush=True)
+"""
+SEEDED = 30
+
+
+class Writer:
+    """The writing process; write(texts) returns once they are committed."""
+
+    def __init__(self, url):
+        import os
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", PAGING_WRITER],
+            env=dict(os.environ, GALLERY_DATABASE_URL=url),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def write(self, texts):
+        self.process.stdin.write("|".join(texts) + "\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "done"
+
+    def close(self):
+        self.process.stdin.close()
+        assert self.process.wait(timeout=30) == 0
+
+
+def api_page(client, sort, cursor):
+    url = f"/api/prompts/?sort={sort}&limit=4" + (f"&cursor={cursor}" if cursor else "")
+    answer = client.get(url).json
+    return [p["id"] for p in answer["items"]], answer["next_cursor"]
+
+
+def gallery_page(client, sort, cursor):
+    """The ids on a gallery page (the load-more fragment after the first) and the next one."""
+    if cursor is None:
+        html = client.get(f"/?sort={sort}").get_data(as_text=True)
+    else:
+        html = client.get(cursor, headers=HX).get_data(as_text=True)
+    ids = [int(i) for i in re.findall(r'<article class="card[^"]*"[^>]*data-id="(\d+)"', html)]
+    more = re.search(r'class="load-more button" href="([^"]+)"', html)
+    return ids, more and more.group(1).replace("&amp;", "&")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reader", [api_page, gallery_page], ids=["api", "gallery"])
+@pytest.mark.parametrize("sort", ["oldest", "recent", "popular"])
+def test_paging_while_another_process_writes(app, client, sort, reader):
+    """Between every two pages another process records a new prompt and uses again one
+    card already shown and one not shown yet. In every order no card shows twice. A
+    prompt whose sort key did not change is shown exactly once: in "oldest" that is
+    every prompt that existed (a use leaves the first use alone); in "recent" and
+    "popular" a use moves a prompt towards the pages already read, so the prompts used
+    during paging may be missed, and only the others must all show."""
+    app.config["PAGE_SIZE"] = 4
+    with app.app_context():
+        for i in range(SEEDED):
+            for _ in range(1 + i % 3):
+                store.record_use(f"a lighthouse number {i}", used_at=START + timedelta(hours=i))
+        before = {p.prompt_text: p.id for p in store.list_prompts(sort, limit=100).items}
+    writer = Writer(app.config["DATABASE_URL"])
+    try:
+        seen, used, cursor, step = [], set(), None, 0
+        while True:
+            ids, cursor = reader(client, sort, cursor)
+            assert ids, "an empty page before the end"
+            seen += ids
+            if not cursor:
+                break
+            unseen = [text for text, id_ in before.items() if id_ not in seen]
+            again = [next(t for t, id_ in before.items() if id_ == seen[0])] + unseen[-1:]
+            used |= {before[text] for text in again}
+            writer.write([f"a new lighthouse {step}", *again])
+            step += 1
+    finally:
+        writer.close()
+    assert step >= 5, "the writer wrote between fewer pages than planned"
+    assert len(seen) == len(set(seen)), f"a card showed twice: {seen}"
+    existing = set(before.values())
+    if sort == "oldest":
+        assert existing <= set(seen)
+    else:
+        assert existing - used <= set(seen)
+        assert used - set(seen) or sort == "popular", "no use moved a prompt past the reader"
