@@ -119,6 +119,7 @@ function showFailure(text) {
   notice.replaceChildren(line);
   notice.classList.add("failed");
   notice.setAttribute("role", "alert");
+  notice.setAttribute("aria-live", "assertive");
 }
 
 function serverMessage(xhr) {
@@ -153,5 +154,6 @@ document.addEventListener("htmx:afterRequest", (event) => {
     notice.replaceChildren();
     notice.classList.remove("failed");
     notice.setAttribute("role", "status");
+    notice.setAttribute("aria-live", "polite");
   }
 });
