@@ -348,3 +348,15 @@ def test_best_match_ranks_the_2000_newest_matches_of_the_model_filtered_on(ctx):
     assert texts(search_prompts("castle", model="rare")) == [oldest, second]
     assert len(texts(search_prompts("castle", model="common", limit=100))) == 100
     assert texts(search_prompts("castle", model="none of these")) == []
+
+
+@pytest.mark.parametrize(
+    "query", ["Café", "café crè", "CRÈME café", "crème", "phở", "PHỞ bò", "pho", "phở bo"]
+)
+def test_accented_words_find_prompts_written_with_or_without_accents(ctx, query):
+    # "ở" carries two accents: only the index's own tokenizer settings remove both.
+    store.record_use("Café crème, phở bò")
+    store.record_use("cafe creme, pho bo")
+    store.record_use("a red fox")
+    assert sorted(texts(search_prompts(query))) == ["Café crème, phở bò", "cafe creme, pho bo"]
+    assert len(texts(search_prompts(query, sort="recent"))) == 2
