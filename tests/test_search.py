@@ -1,12 +1,13 @@
 """Full-text search: ranking, prefixes, model filter, paging, and any input being safe."""
 
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gallery import db as gallery_db
 from gallery import store
 from gallery.errors import InvalidInput
 from gallery.search import query_terms, search_prompts
@@ -141,16 +142,6 @@ def test_terms():
     assert query_terms("Red-Fox_in, the SNOW!") == ["red", "fox", "in", "the", "snow"]
 
 
-@pytest.mark.sqlite
-def test_the_last_word_is_spelled_out_when_it_stands_for_few_words(library):
-    from gallery.search import SqliteSearch
-
-    assert SqliteSearch.plan(["red", "fo"])[0] == '"red" AND ("fox")'
-    assert SqliteSearch.plan(["lighthouse"])[0] == '("lighthouse")'
-    assert SqliteSearch.plan(["zebr"])[0] == '"zebr"*'  # no such word: nothing to spell out
-    assert SqliteSearch.plan(SqliteSearch.terms("CAFÉ"))[0] == '("cafe")'
-
-
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -185,51 +176,6 @@ def test_words_and_prefixes_find_exactly_the_prompts_that_have_them(library, par
 def test_five_thousand_characters_of_noise(library):
     noise = ('"*(NEAR -fox) ^ OR AND ' * 250)[:5000]
     assert texts(search_prompts(noise)) == matching(noise) == []
-
-
-@pytest.mark.sqlite
-@pytest.mark.parametrize("query", ["lighthouse", "lighth", "a", "red fo", "fox snow", "zzz"])
-@pytest.mark.parametrize("sort", ["recent", "popular", "oldest"])
-def test_both_plans_find_the_same(library, monkeypatch, query, sort):
-    from gallery.search import SqliteSearch
-
-    for i in range(20):
-        store.record_use(f"a lighthouse study {i}", model="sdxl" if i % 2 else "flux")
-    monkeypatch.setattr(SqliteSearch, "WALK_ABOVE", 2.0)  # always collect the matches
-    collected = [texts(search_prompts(query, sort=sort, limit=100))]
-    collected.append(texts(search_prompts(query, model="sdxl", sort=sort, limit=100)))
-    monkeypatch.setattr(SqliteSearch, "WALK_ABOVE", -1.0)  # always walk the sort index
-    walked = [texts(search_prompts(query, sort=sort, limit=100))]
-    walked.append(texts(search_prompts(query, model="sdxl", sort=sort, limit=100)))
-    assert walked == collected
-
-
-@pytest.mark.sqlite
-def test_relevance_ranks_a_bounded_set_of_the_newest_matches(ctx, monkeypatch):
-    from gallery.search import SqliteSearch, document_frequency
-
-    for i in range(10):
-        store.record_use(f"castle number {i}" + " castle" * (10 - i))  # older ones match better
-    assert document_frequency("castle", prefix=False) == 10
-    assert document_frequency("cas", prefix=True) == 10
-    assert texts(search_prompts("castle"))[0].startswith("castle number 0")
-    monkeypatch.setattr(SqliteSearch, "RANK_AT_MOST", 3)
-    assert [t.split()[2] for t in texts(search_prompts("castle"))] == ["7", "8", "9"]
-
-
-def test_a_model_filter_bounds_the_newest_matches_of_that_model(ctx, monkeypatch):
-    from gallery.search import PostgresSearch, SqliteSearch
-
-    for i in range(10):
-        store.record_use(
-            f"castle number {i}" + " castle" * (10 - i), model="rare" if i < 2 else "m"
-        )
-    for engine in (SqliteSearch, PostgresSearch):
-        monkeypatch.setattr(engine, "RANK_AT_MOST", 3)
-    # The 3 newest castles are all model "m"; the bound must not hide the "rare" ones.
-    assert [t.split()[2] for t in texts(search_prompts("castle", model="rare"))] == ["0", "1"]
-    assert [t.split()[2] for t in texts(search_prompts("castle", model="m"))] == ["7", "8", "9"]
-    assert texts(search_prompts("castle", model="none of these")) == []
 
 
 @pytest.mark.sqlite
@@ -314,3 +260,103 @@ def test_words_are_looked_up_as_the_index_spells_them(ctx):
     store.record_use("abacus and aeon, καλημερα")
     for query in ["ǣ", "Ǡb", "ǡ", "ΚΑΛΗΜΈΡΑ", "καλημέ", "ΣΟΦΟΣ καλημέ"]:
         assert texts(search_prompts(query)) == ["Ǣ ǡb Καλημέρα ΣΟΦΟΣ"], query
+
+
+# Words that share a beginning, by how many words each beginning stands for: one, as
+# many as a search spells out (8), one more than that, and many.
+FAMILIES = {"mist": ["misty"], "glo": [f"glo{c}" for c in "abcdefgh"]}
+FAMILIES["bri"] = [f"bri{c}" for c in "abcdefghi"]
+FAMILIES["sha"] = [f"sha{c}{d}" for c in "abcde" for d in "abcde"]
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def varied_store(count=60):
+    """Record `count` prompts whose words range from in every prompt to in one, and
+    return what a user knows of each: its text, id, model, uses, first and last use."""
+    known = []
+    for i in range(count):
+        words = ["every"] + ["half"] * (i % 2 == 0) + ["tenth"] * (i % 10 == 3)
+        words += ["rare"] * (i in (17, 41)) + ["single"] * (i == 29)
+        words += [family[i % len(family)] for family in FAMILIES.values()]
+        text, model = " ".join(words), "small" if i % 20 == 5 else "big"
+        first = START + timedelta(hours=i)
+        recorded = store.record_use(text, model=model, used_at=first)
+        last, more = START + timedelta(hours=100 + i * 13 % count), i * 7 % 4
+        for _ in range(more):
+            store.record_use(text, used_at=last)
+        known.append(
+            {"text": text, "id": recorded.id, "model": model, "uses": 1 + more}
+            | {"first": first, "last": last if more else first}
+        )
+    return known
+
+
+def scanned(known, query, sort, model):
+    """What a search should return, found by reading every prompt: each word of the
+    query a word of the prompt, the last the beginning of one; in the sort's order."""
+    terms = query.split()
+    found = [
+        p
+        for p in known
+        if (model is None or p["model"] == model)
+        and all(t in p["text"].split() for t in terms[:-1])
+        and any(w.startswith(terms[-1]) for w in p["text"].split())
+    ]
+    orders = {
+        "recent": lambda p: (-p["last"].timestamp(), p["id"]),
+        "popular": lambda p: (-p["uses"], p["id"]),
+        "oldest": lambda p: (p["first"], p["id"]),
+        None: lambda p: p["text"],  # best match: compared as a set
+    }
+    return [p["text"] for p in sorted(found, key=orders[sort])]
+
+
+QUERIES = ["every", "half", "tenth", "rare", "single", "ever", "sin", "half tenth"]
+QUERIES += ["every rare", "tenth single", "zebra", "half zebr", "every half tenth"]
+QUERIES += [prefix for prefix in FAMILIES] + ["every glo", "half bri", "gloa", "sh", "mis"]
+QUERIES += ["tenth sha", "rare bri", "single glo", "half mist"]
+
+
+@pytest.mark.parametrize("sort", [None, "recent", "popular", "oldest"])
+def test_common_and_rare_words_find_what_reading_every_prompt_finds(ctx, sort):
+    # Words in all, half, a tenth, two and one of 60 prompts, and beginnings that stand
+    # for 1 to 25 words: each engine plans a common word unlike a rare one.
+    known = varied_store()
+    for query in QUERIES:
+        for model in [None, "small", "big"]:
+            found = texts(search_prompts(query, model=model, sort=sort, limit=100))
+            if sort is None:
+                found = sorted(found)
+            assert found == scanned(known, query, sort, model), (query, model)
+
+
+def test_best_match_ranks_the_2000_newest_matches_of_the_model_filtered_on(ctx):
+    # README: "best match" ranks the 2,000 most recently added matches (of the model
+    # filtered on, if any). The two best matches are the oldest two of 2,001.
+    oldest = "castle castle castle castle castle, the oldest keep"
+    second = "castle castle castle castle, a second keep"
+    with gallery_db.migrated_database().atomic():
+        store.record_use(oldest, model="rare")
+        store.record_use(second, model="rare")
+        for i in range(1999):
+            store.record_use(f"castle number {i}", model="common")
+    best = texts(search_prompts("castle"))
+    assert best[0] == second and oldest not in best  # the oldest is the 2,001st newest
+    assert texts(search_prompts("castle oldest")) == [oldest]  # still found by its words
+    # The bound counts the model's own matches: the common model's newer ones don't
+    # crowd out the rare model's.
+    assert texts(search_prompts("castle", model="rare")) == [oldest, second]
+    assert len(texts(search_prompts("castle", model="common", limit=100))) == 100
+    assert texts(search_prompts("castle", model="none of these")) == []
+
+
+@pytest.mark.parametrize(
+    "query", ["Café", "café crè", "CRÈME café", "crème", "phở", "PHỞ bò", "pho", "phở bo"]
+)
+def test_accented_words_find_prompts_written_with_or_without_accents(ctx, query):
+    # "ở" carries two accents: only the index's own tokenizer settings remove both.
+    store.record_use("Café crème, phở bò")
+    store.record_use("cafe creme, pho bo")
+    store.record_use("a red fox")
+    assert sorted(texts(search_prompts(query))) == ["Café crème, phở bò", "cafe creme, pho bo"]
+    assert len(texts(search_prompts(query, sort="recent"))) == 2

@@ -133,13 +133,21 @@ def test_thumbnail_of_prompt_without_one_is_not_found(ctx):
         store.get_thumbnail(r.id)
 
 
-def test_list_queries_never_select_the_blob(ctx):
-    store.record_use("blob", image_data=png())
-    sql, _ = Prompt.cards().sql()
-    # Only its length (read from the record header) is selected, never the BLOB.
-    assert "thumbnail_data" not in sql.replace('LENGTH("t1"."thumbnail_data")', "")
-    page = store.list_prompts()
-    assert "thumbnail_data" not in page.items[0].__data__
+def test_listings_never_carry_the_picture(ctx):
+    from gallery.search import search_prompts
+
+    # A card shows the picture's size and version; reading the BLOB for it costs per card.
+    r = store.record_use("blob", image_data=png(), model="m")
+    picture = store.get_thumbnail(r.id)
+    data = picture.data
+    pages = [store.list_prompts(sort) for sort in ("recent", "popular", "oldest")]
+    pages += [store.list_prompts(model="m"), search_prompts("blob")]
+    pages += [search_prompts("blob", sort="recent", model="m")]
+    cards = [page.items for page in pages] + [store.popular(), store.recent()]
+    for card in (card for page in cards for card in page):
+        assert (card.thumbnail_bytes, card.thumbnail_digest) == (len(data), picture.version)
+        values = [*card.__data__.values(), *vars(card).values()]
+        assert not [v for v in values if isinstance(v, bytes | memoryview) and bytes(v) == data]
 
 
 def make_prompts(count):
