@@ -161,6 +161,12 @@ def build(n, out, seed, thumbnail_rows):
                 batch = []
         with database.atomic():
             database.cursor().executemany(sql, batch)
+            # Every write path of the gallery stores each thumbnail's digest (its URL
+            # version); these plain INSERTs bypass it, so add them as the migration would.
+            database.execute_sql(
+                "INSERT INTO thumbnail_digests (id, digest) SELECT id, gallery_sha256("
+                "thumbnail_data) FROM prompts WHERE thumbnail_data IS NOT NULL"
+            )
         database.execute_sql("PRAGMA optimize")
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     size, seconds = out.stat().st_size / 1e6, time.monotonic() - started
