@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gallery import create_app, demo, store, tokens
-from gallery.models import Prompt
+from gallery.models import Prompt, Stats
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = (
@@ -47,7 +47,7 @@ def fill(url):
         token = tokens.create_token(f"load-{time.time()}")
         with_picture = Prompt.select(Prompt.id).where(Prompt.thumbnail_mime.is_null(False))
         thumbnails = [p.id for p in with_picture]
-        return token, thumbnails, store.get_stats().total_uses
+        return token, thumbnails, Stats.current().total_uses
 
 
 def free_port():
@@ -154,7 +154,7 @@ def report(results, elapsed, url, uses_before, args):
     )
     app = create_app({"DATABASE_URL": url}, instance_path=Path(tempfile.mkdtemp()))
     with app.app_context():
-        uses_after = store.get_stats().total_uses
+        uses_after = Stats.current().total_uses
     print(f"{args.clients} clients, gunicorn {args.workers} workers, {elapsed:.1f} s")
     print(f"{'kind':<10} {'requests':>8} {'median ms':>10} {'p99 ms':>8}")
     for kind in ("page", "search", "thumbnail", "record", "all"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gallery import create_app, store
 from gallery import db as gallery_db
-from gallery.models import Prompt
+from gallery.models import Prompt, Stats
 from gallery.paging import encode_cursor
 
 WORDS = {
@@ -126,7 +126,7 @@ def main():
     app = create_app({"DATABASE_URL": url}, instance_path=instance)
     client = app.test_client()
     with app.app_context():
-        prompts = store.get_stats().total_prompts
+        prompts = Stats.current().total_prompts
     print(f"store: {args.store} ({prompts:,} prompts), {args.repeat} runs per case\n")
     print("| case | median ms | p95 ms |\n|---|---|---|")
     for name, call in cases(client, app):

@@ -20,6 +20,7 @@ from . import importer, sessions, store, throttle
 from .csrf import check_csrf
 from .errors import Forbidden, InvalidInput, Unauthorized, wants_json
 from .htmx import is_htmx, render
+from .models import Stats
 from .templating import plural
 from .tokens import presented_token
 
@@ -126,7 +127,7 @@ def dashboard():
         return redirect(url_for(".sign_in"))
     return render_template(
         "admin.html",
-        stats=store.get_stats(),
+        stats=Stats.current(),
         session_ends=session_ends(),
         recently_deleted=store.recently_deleted(),
     )
@@ -186,7 +187,7 @@ def cleanup():
         report=report,
         without_thumbnail=without_thumbnail,
         unused_days=unused_days,
-        stats=store.get_stats(),
+        stats=Stats.current(),
         recently_deleted=store.recently_deleted(),
     )
 
@@ -224,7 +225,7 @@ def import_images():
         "admin.html",
         "_import_results.html",
         results=results,
-        stats=store.get_stats(),
+        stats=Stats.current(),
     )
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request, url_for
 from . import store
 from .errors import InvalidInput, TooLarge, UnsupportedMediaType
 from .metadata import read_generation
-from .models import DEFAULT_LIMIT, Prompt, check_limit
+from .models import DEFAULT_LIMIT, Prompt, Stats, check_limit
 from .openapi import openapi_document
 from .responses import thumbnail_response
 from .search import search_prompts
@@ -110,20 +110,26 @@ def search():
 def popular():
     """The most used prompts."""
     return {
-        "items": [prompt_json(p) for p in store.popular(limit_arg(), request.args.get("model"))]
+        "items": [
+            prompt_json(p) for p in Prompt.top("popular", limit_arg(), request.args.get("model"))
+        ]
     }
 
 
 @bp.get("/prompts/recent")
 def recent():
     """The most recently used prompts."""
-    return {"items": [prompt_json(p) for p in store.recent(limit_arg(), request.args.get("model"))]}
+    return {
+        "items": [
+            prompt_json(p) for p in Prompt.top("recent", limit_arg(), request.args.get("model"))
+        ]
+    }
 
 
 @bp.get("/prompts/<int:prompt_id>")
 def get_prompt(prompt_id):
     """One prompt."""
-    return prompt_json(store.get_prompt(prompt_id))
+    return prompt_json(Prompt.card(prompt_id))
 
 
 @bp.get("/prompts/<int:prompt_id>/thumbnail")
@@ -229,7 +235,7 @@ def check_image_size(size):
 @bp.get("/prompts/stats/overview")
 def stats():
     """Everything get_stats() knows."""
-    s = store.get_stats()
+    s = Stats.current()
     return {
         "total_prompts": s.total_prompts,
         "total_uses": s.total_uses,

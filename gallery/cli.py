@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from . import backup as backups
 from . import copying, db, demo, importer, migrations, sessions, store, tokens
 from .errors import GalleryError, InvalidInput, as_unavailable, database_failure
+from .models import Stats
 from .search import search_prompts
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
@@ -93,7 +94,7 @@ def search(query, model, limit):
 @fail_clearly
 def stats():
     """Totals, thumbnails, sizes and uses by latest model."""
-    s = store.get_stats()
+    s = Stats.current()
     click.echo(f"Prompts:      {s.total_prompts}")
     click.echo(f"Uses:         {s.total_uses}")
     click.echo(f"Thumbnails:   {s.with_thumbnail} ({s.without_thumbnail} prompts without)")

@@ -1,6 +1,7 @@
 """Every table as a Peewee model, with its named queries as classmethods."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -20,8 +21,8 @@ from peewee import (
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from . import engines
-from .db import proxy
-from .errors import InvalidInput
+from .db import migrated_database, proxy
+from .errors import InvalidInput, NotFound
 from .paging import decode_cursor, encode_cursor, page_from_rows, rows_after
 
 DEFAULT_LIMIT = 24
@@ -57,6 +58,14 @@ class Sort(NamedTuple):
     label: str  # in the gallery's sort menu
     meaning: str  # in the API document
     listings: tuple  # which listings offer it: "list" (all prompts) and "search"
+
+
+class StoredThumbnail(NamedTuple):
+    """A thumbnail as the thumbnail routes serve it."""
+
+    data: bytes
+    mime: str
+    version: str
 
 
 class PromptColumns(Model):
@@ -205,6 +214,7 @@ class Prompt(PromptColumns):
     @classmethod
     def page(cls, sort=None, model=None, cursor=None, limit=DEFAULT_LIMIT, where=None):
         """One page of cards by keyset: as fast at page 2,000 as at page 1."""
+        migrated_database()  # a script or the CLI reads through here too, outside a request
         limit = check_limit(limit)
         sort = cls.sort_of(sort, "list").key  # None: the default
         column, descending = cls.sort_spec(sort)
@@ -220,6 +230,38 @@ class Prompt(PromptColumns):
             return encode_cursor(sort, getattr(row, column.name), row.id)
 
         return page_from_rows(query.limit(limit + 1), limit, cursor_of)
+
+    @classmethod
+    def top(cls, sort, limit=10, model=None):
+        """The first prompts of a sort order: the most used ("popular"), the most recent."""
+        return cls.page(sort, model, limit=limit).items
+
+    @classmethod
+    def card(cls, prompt_id):
+        """The prompt with this id, with the card's columns (no BLOB), or NotFound."""
+        migrated_database()
+        prompt = cls.cards().where(cls.id == check_id(prompt_id)).first()
+        if prompt is None:
+            raise NotFound(f"no prompt with id {prompt_id}", "id")
+        return prompt
+
+    @classmethod
+    def thumbnail(cls, prompt_id):
+        """A prompt's thumbnail (data, mime, version) in one indexed read, or NotFound."""
+        database = migrated_database()
+        # Plain SQL: this is the hottest route, and building the query cost more than running it.
+        row = database.execute_sql(
+            "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
+            "LEFT JOIN thumbnail_digests AS d ON d.id = p.id "
+            f"WHERE p.id = {database.param} AND p.thumbnail_data IS NOT NULL",
+            (check_id(prompt_id),),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
+        data, mime, digest = row
+        data = bytes(data)
+        # Every write path records the digest; a row written by some other tool gets one here.
+        return StoredThumbnail(data, mime, digest or hashlib.sha256(data).hexdigest())
 
     @classmethod
     def models(cls):
@@ -274,6 +316,17 @@ class ThumbnailDigest(Model):
             conflict_target=[cls.id], update={cls.digest: digest}
         ).execute()
         return digest
+
+
+def check_id(prompt_id):
+    """A positive int id, or InvalidInput."""
+    try:
+        value = int(prompt_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"id must be a whole number, not {prompt_id!r}", "id") from None
+    if isinstance(prompt_id, bool) or not 1 <= value <= 2**63 - 1:
+        raise InvalidInput(f"id must be a positive whole number, not {prompt_id!r}", "id")
+    return value
 
 
 def check_limit(limit, maximum=MAX_LIMIT):
@@ -399,3 +452,40 @@ class DeletedPrompt(PromptColumns):
     class Meta:
         database = proxy
         table_name = "deleted_prompts"
+
+
+@dataclass
+class Stats:
+    """What the store holds; the design document's total_prompts and total_uses first."""
+
+    total_prompts: int
+    total_uses: int
+    with_thumbnail: int
+    without_thumbnail: int
+    thumbnail_bytes: int
+    database_bytes: int
+    first_activity: datetime | None
+    last_activity: datetime | None
+    models: list  # [(model or None, prompts, uses)], the most prompts first
+
+    @classmethod
+    def current(cls):
+        """Totals, thumbnail coverage and size, per-model counts and activity span."""
+        database = migrated_database()
+        models = ModelTotals.in_use()  # kept by triggers: no scan of the prompts
+        prompts = sum(m.prompts for m in models)
+        with_thumbnail = sum(m.with_thumbnail for m in models)
+        # Each of these walks one end of an index.
+        first = Prompt.select(fn.MIN(Prompt.first_used_at)).scalar()
+        last = Prompt.select(fn.MAX(Prompt.last_used_at)).scalar()
+        return cls(
+            total_prompts=prompts,
+            total_uses=sum(m.uses for m in models),
+            with_thumbnail=with_thumbnail,
+            without_thumbnail=prompts - with_thumbnail,
+            thumbnail_bytes=sum(m.thumbnail_bytes for m in models),
+            database_bytes=engines.database_size(database),
+            first_activity=Prompt.first_used_at.python_value(first),
+            last_activity=Prompt.last_used_at.python_value(last),
+            models=[(m.model, m.prompts, m.uses) for m in models],
+        )

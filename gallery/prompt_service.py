@@ -5,6 +5,7 @@ prompt_service.create_or_update_prompt("A sunset", model="m", image_path="a.png"
 """
 
 from . import store
+from .models import Prompt, Stats
 from .search import search_prompts
 
 
@@ -23,15 +24,15 @@ class PromptService:
 
     def get_prompt(self, prompt_id):
         """One prompt by id (NotFound if absent)."""
-        return store.get_prompt(prompt_id)
+        return Prompt.card(prompt_id)
 
     def get_popular_prompts(self, limit=10, model=None):
         """The most used prompts."""
-        return store.popular(limit, model)
+        return Prompt.top("popular", limit, model)
 
     def get_recent_prompts(self, limit=10, model=None):
         """The most recently used prompts."""
-        return store.recent(limit, model)
+        return Prompt.top("recent", limit, model)
 
     def delete_prompt(self, prompt_id):
         """Delete one prompt (NotFound if absent)."""
@@ -39,7 +40,7 @@ class PromptService:
 
     def get_stats(self):
         """Stats with .total_prompts, .total_uses and the rest of get_stats()."""
-        return store.get_stats()
+        return Stats.current()
 
     def cleanup(self, without_thumbnail=False, unused_for_days=None, dry_run=False):
         """Remove (or count, on a dry run) prompts matching the cleanup criteria."""

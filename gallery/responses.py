@@ -2,7 +2,7 @@
 
 from flask import current_app, request
 
-from . import store
+from .models import Prompt
 
 # A versioned thumbnail URL names one image for good: a new image gets a new version.
 CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
@@ -10,7 +10,7 @@ CACHED_FOR_GOOD = f"public, max-age={365 * 86400}, immutable"
 
 def thumbnail_response(prompt_id):
     """The thumbnail with a strong ETag (its stored digest, no hashing) and 304 on a match."""
-    thumb = store.get_thumbnail(prompt_id)
+    thumb = Prompt.thumbnail(prompt_id)
     # Headers as plain strings: the cache_control helpers re-parse the header on every
     # change, which cost more than reading the thumbnail.
     versioned = request.args.get("v") == thumb.version

@@ -1,27 +1,26 @@
-"""The write path and the store's reads for callers: one statement or transaction each.
+"""The write path: recording uses, deleting and undoing, cleanup; one transaction each.
 
-The API, the CLI, the importer and Python scripts all come through here. It needs no
+Reads are the models' named queries (Prompt.page, Prompt.card, Stats.current, ...).
+Every write of the API, the CLI, the importer and Python scripts comes through here. It needs no
 request: outside an app it reads the settings from the environment (config.py), and
 db.migrated_database() opens the database they name.
 """
 
-import hashlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 from peewee import EXCLUDED, DatabaseError, fn
 
 from . import db, engines, trash
 from .config import current_settings
 from .errors import InvalidInput, NotFound
-from .models import DEFAULT_LIMIT, ModelTotals, Prompt, ThumbnailDigest, utcnow
+from .models import Prompt, ThumbnailDigest, check_id, utcnow
 from .normalize import clean_prompt, prompt_hash
 from .thumbnails import ThumbnailError, make_thumbnail
-from .validation import check_id, clean_model, clean_time
+from .validation import clean_model, clean_time
 
 log = logging.getLogger(__name__)
 
@@ -187,55 +186,6 @@ def thumbnail_options(settings):
     }
 
 
-def get_prompt(prompt_id):
-    """The prompt with this id (no BLOB), or NotFound."""
-    db.migrated_database()
-    prompt = Prompt.cards().where(Prompt.id == check_id(prompt_id)).first()
-    if prompt is None:
-        raise NotFound(f"no prompt with id {prompt_id}", "id")
-    return prompt
-
-
-class StoredThumbnail(NamedTuple):
-    data: bytes
-    mime: str
-    version: str
-
-
-def get_thumbnail(prompt_id):
-    """A prompt's thumbnail (data, mime, version) in one indexed read, or NotFound."""
-    database = db.migrated_database()
-    # Plain SQL: this is the hottest route, and building the query cost more than running it.
-    row = database.execute_sql(
-        "SELECT p.thumbnail_data, p.thumbnail_mime, d.digest FROM prompts AS p "
-        "LEFT JOIN thumbnail_digests AS d ON d.id = p.id "
-        f"WHERE p.id = {database.param} AND p.thumbnail_data IS NOT NULL",
-        (check_id(prompt_id),),
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"prompt {prompt_id} has no thumbnail", "id")
-    data, mime, digest = row
-    data = bytes(data)
-    # Every write path records the digest; a row written by some other tool gets one here.
-    return StoredThumbnail(data, mime, digest or hashlib.sha256(data).hexdigest())
-
-
-def list_prompts(sort=None, model=None, cursor=None, limit=DEFAULT_LIMIT):
-    """A Page of prompts in a user sort order (None: the default), optionally for one model."""
-    db.migrated_database()
-    return Prompt.page(sort, model, cursor, limit)
-
-
-def popular(limit=10, model=None):
-    """The most used prompts."""
-    return list_prompts("popular", model, limit=limit).items
-
-
-def recent(limit=10, model=None):
-    """The most recently used prompts."""
-    return list_prompts("recent", model, limit=limit).items
-
-
 def delete_prompt(prompt_id):
     """Delete a prompt and its thumbnail (restorable for UNDO_MINUTES), or NotFound."""
     if not trash.delete(db.migrated_database(), check_id(prompt_id)):
@@ -357,43 +307,6 @@ def cleanup_condition(without_thumbnail, cutoff):
     for other in conditions[1:]:
         condition |= other
     return condition
-
-
-@dataclass
-class Stats:
-    """What the store holds; the design document's total_prompts and total_uses first."""
-
-    total_prompts: int
-    total_uses: int
-    with_thumbnail: int
-    without_thumbnail: int
-    thumbnail_bytes: int
-    database_bytes: int
-    first_activity: datetime | None
-    last_activity: datetime | None
-    models: list  # [(model or None, prompts, uses)], the most prompts first
-
-
-def get_stats():
-    """Totals, thumbnail coverage and size, per-model counts and activity span."""
-    database = db.migrated_database()
-    models = ModelTotals.in_use()  # kept by triggers: no scan of the prompts
-    prompts = sum(m.prompts for m in models)
-    with_thumbnail = sum(m.with_thumbnail for m in models)
-    # Each of these walks one end of an index.
-    first = Prompt.first_used_at.python_value(Prompt.select(fn.MIN(Prompt.first_used_at)).scalar())
-    last = Prompt.last_used_at.python_value(Prompt.select(fn.MAX(Prompt.last_used_at)).scalar())
-    return Stats(
-        total_prompts=prompts,
-        total_uses=sum(m.uses for m in models),
-        with_thumbnail=with_thumbnail,
-        without_thumbnail=prompts - with_thumbnail,
-        thumbnail_bytes=sum(m.thumbnail_bytes for m in models),
-        database_bytes=engines.database_size(database),
-        first_activity=first,
-        last_activity=last,
-        models=[(m.model, m.prompts, m.uses) for m in models],
-    )
 
 
 def optimize():

@@ -59,14 +59,3 @@ def file_time(moment):
     explicitly as used_at is checked by clean_time instead, and refused when ahead.
     """
     return None if moment is None else min(moment, utcnow())
-
-
-def check_id(prompt_id):
-    """A positive int id, or InvalidInput."""
-    try:
-        value = int(prompt_id)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"id must be a whole number, not {prompt_id!r}", "id") from None
-    if isinstance(prompt_id, bool) or not 1 <= value <= 2**63 - 1:
-        raise InvalidInput(f"id must be a positive whole number, not {prompt_id!r}", "id")
-    return value

@@ -5,10 +5,10 @@ import threading
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from . import engines, store
+from . import engines
 from .errors import InvalidInput
 from .htmx import is_htmx, render
-from .models import Prompt
+from .models import Prompt, Stats
 from .responses import thumbnail_response
 from .search import query_terms, search_prompts
 
@@ -115,7 +115,7 @@ def prompt(prompt_id):
     """One prompt: its large thumbnail, full text and history."""
     return render_template(
         "prompt.html",
-        prompt=store.get_prompt(prompt_id),
+        prompt=Prompt.card(prompt_id),
     )
 
 
@@ -130,9 +130,9 @@ def stats():
     """Totals, uses by latest model as a chart, the most used and latest prompts."""
     return render_template(
         "stats.html",
-        stats=store.get_stats(),
-        popular=store.popular(10),
-        recent=store.recent(10),
+        stats=Stats.current(),
+        popular=Prompt.top("popular", 10),
+        recent=Prompt.top("recent", 10),
     )
 
 

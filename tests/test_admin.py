@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gallery import create_app, store
+from gallery.models import Prompt, Stats
 from tests.conftest import ADMIN_PASSWORD, csrf_token_from, sign_in
 
 HX = {"HX-Request": "true"}
@@ -19,7 +20,7 @@ def admin(admin_app):
 
 
 def count():
-    return store.get_stats().total_prompts
+    return Stats.current().total_prompts
 
 
 def test_admin_is_disabled_without_a_password(client, ctx):
@@ -102,7 +103,7 @@ def test_cleanup_shows_a_dry_run_then_acts(admin, ctx):
     assert "<html" not in html and count() == 2
     html = admin.post("/admin/cleanup", data=hidden_fields(html)).get_data(as_text=True)
     assert "Removed <strong>1 prompt</strong>." in html and "<html" in html
-    assert [p.prompt_text for p in store.recent()] == ["fresh one"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["fresh one"]
 
 
 def test_cleanup_refuses_unclear_input(admin, ctx):
@@ -169,7 +170,7 @@ def test_admin_imports_uploaded_images(admin, ctx, samples):
         data={"csrf_token": admin.token, "images": [(io.BytesIO(image), "duck.png")]},
     )
     assert "already imported" in again.get_data(as_text=True)
-    assert store.get_stats().total_uses == 1
+    assert Stats.current().total_uses == 1
 
 
 def test_import_needs_admin_and_token(admin, client, ctx):
@@ -193,7 +194,7 @@ def test_undo_a_delete_from_the_notice(admin, ctx):
     assert "brought back" in admin.get("/admin/").get_data(as_text=True)  # recently deleted
     answer = admin.post(f"/admin/prompts/{prompt.id}/restore", headers=headers)
     assert answer.status_code == 200 and "Restored prompt" in answer.get_data(as_text=True)
-    restored = store.get_prompt(prompt.id)
+    restored = Prompt.card(prompt.id)
     assert (restored.prompt_text, restored.model, restored.total_uses) == ("brought back", "m", 1)
     assert store.recently_deleted() == []
     from gallery.search import search_prompts
@@ -261,7 +262,7 @@ def test_cleanup_confirm_removes_exactly_what_the_preview_showed(admin, ctx, mon
     monkeypatch.setattr(store, "utcnow", lambda: now + timedelta(days=2))
     html = admin.post("/admin/cleanup", data=form, headers=HX).get_data(as_text=True)
     assert "Removed <strong>1 prompt</strong>." in html
-    left = {p.prompt_text for p in store.list_prompts(limit=10).items}
+    left = {p.prompt_text for p in Prompt.page(limit=10).items}
     assert left == {"old and reused", "not quite old", "fresh", "recorded after the preview"}
     undo = hidden_fields_of_undo(html)
     answer = admin.post(undo["action"], data=undo["fields"], headers=HX)
@@ -296,7 +297,7 @@ def test_cleanup_can_be_undone_as_a_whole_from_the_admin_page(admin, ctx):
     undo = hidden_fields_of_undo(page)
     assert admin.post(undo["action"], data=undo["fields"]).status_code == 302
     assert "Restored 2 prompts" in admin.get("/admin/").get_data(as_text=True)
-    back = {p.id: (p.prompt_text, p.total_uses, p.model) for p in store.recent(10)}
+    back = {p.id: (p.prompt_text, p.total_uses, p.model) for p in Prompt.top("recent", 10)}
     assert back == {
         first.id: ("lost one", 2, "m"),
         second.id: ("lost two", 1, None),

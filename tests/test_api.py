@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gallery import store, tokens
+from gallery.models import Prompt, Stats
 from tests.conftest import SAMPLES
 
 
@@ -27,7 +28,7 @@ def sample(name):
 
 
 def count():
-    return store.get_stats().total_prompts
+    return Stats.current().total_prompts
 
 
 def assert_error(response, status, field=None):
@@ -142,7 +143,7 @@ def test_writes_need_a_valid_token(client, token):
         assert missing.headers["WWW-Authenticate"].startswith("Bearer")
         assert_error(getattr(client, method)(url, headers=wrong, **kwargs), 403)
         assert_error(getattr(client, method)(url, headers=basic, **kwargs), 403)
-    assert [p.prompt_text for p in store.recent()] == ["keep"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["keep"]
 
 
 def test_a_browser_session_is_not_an_api_credential(client, app, ctx):
@@ -695,4 +696,4 @@ def test_a_date_read_from_the_image_is_clamped_an_explicit_one_is_not(client, au
         headers=auth,
     )
     assert "in the future" in assert_error(explicit, 400, "used_at")["message"]
-    assert store.get_prompt(response.json["id"]).total_uses == 1
+    assert Prompt.card(response.json["id"]).total_uses == 1

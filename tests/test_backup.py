@@ -11,11 +11,13 @@ from gallery import backup as backups
 from gallery import store
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
+from gallery.models import Prompt, Stats
 
 pytestmark = pytest.mark.sqlite
 
 WRITER = """
 from gallery import store
+from gallery.models import Prompt, Stats
 i = 0
 while True:
     store.record_use(f"busy prompt {i % 50}", model="w")
@@ -51,7 +53,7 @@ def test_backup_while_another_process_writes(ctx, app, tmp_path):
         assert prompts == fts and uses >= 30
         totals.append(uses)
         connection.close()
-    assert totals == sorted(totals) and totals[-1] <= store.get_stats().total_uses
+    assert totals == sorted(totals) and totals[-1] <= Stats.current().total_uses
 
 
 def test_restore_replaces_the_store_and_keeps_the_old_one(ctx, runner, tmp_path):
@@ -61,7 +63,7 @@ def test_restore_replaces_the_store_and_keeps_the_old_one(ctx, runner, tmp_path)
     store.record_use("made after the backup")
     result = runner.invoke(args=["gallery", "restore", str(backup), "--yes"])
     assert result.exit_code == 0, result.output
-    assert [p.prompt_text for p in store.recent()] == ["kept in the backup"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["kept in the backup"]
     kept = result.output.split("kept as ")[1].strip().rstrip(".")
     old = sqlite3.connect(kept)
     assert old.execute("SELECT COUNT(*) FROM prompts").fetchone() == (2,)
@@ -92,7 +94,7 @@ def test_restore_refuses_bad_files_and_changes_nothing(ctx, tmp_path):
     for path, message in bad_files(tmp_path).items():
         with pytest.raises(InvalidInput, match=message):
             backups.restore(path)
-    assert [p.prompt_text for p in store.recent()] == ["still here"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["still here"]
 
 
 def test_restore_command_error_is_one_line(ctx, runner, tmp_path):
@@ -128,7 +130,7 @@ def test_restored_thumbnails_keep_their_versions(ctx, client, tmp_path):
     assert etag(client, prompt.id) != backed_up
     backups.restore(backup)
     assert etag(client, prompt.id) == backed_up
-    assert store.get_prompt(prompt.id).thumbnail_version == backed_up
+    assert Prompt.card(prompt.id).thumbnail_version == backed_up
 
 
 def digests_migration():
@@ -151,7 +153,7 @@ def test_a_backup_from_before_thumbnail_digests_gets_them_on_restore(ctx, client
     store.record_use("pictured", image_data=png("green"))
     backups.restore(backup)
     assert etag(client, prompt.id) == backed_up
-    assert store.get_prompt(prompt.id).thumbnail_version == backed_up
+    assert Prompt.card(prompt.id).thumbnail_version == backed_up
 
 
 @pytest.mark.parametrize("version", [1, 2, 4, 7, 8, 12, 13, 15, len(MIGRATIONS) - 1])

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from gallery import create_app, store
+from gallery.models import Prompt, Stats
 from tests.conftest import close_pool, unavailable
 
 
@@ -32,7 +33,7 @@ def test_add_search_stats_delete(runner, ctx, tmp_path):
     assert "Prompts:      1" in result.output and "sdxl: 1 prompts, 2 uses" in result.output
 
     assert "Deleted prompt #1." in run(runner, "delete", "1").output
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_errors_are_one_clear_line(runner, ctx):
@@ -51,16 +52,16 @@ def test_add_with_unreadable_image_warns_but_records(runner, ctx, tmp_path):
     bad.write_bytes(b"nope")
     result = run(runner, "add", "still counted", "--image", str(bad))
     assert result.exit_code == 0 and "Warning: image not used" in result.output
-    assert store.get_stats().total_prompts == 1
+    assert Stats.current().total_prompts == 1
 
 
 def test_cleanup_dry_run_and_real(runner, ctx):
     store.record_use("no picture")
     result = run(runner, "cleanup", "--without-thumbnail", "--dry-run")
     assert "Would remove 1 prompt(s)." in result.output and "no picture" in result.output
-    assert store.get_stats().total_prompts == 1
+    assert Stats.current().total_prompts == 1
     assert "Removed 1 prompt(s)." in run(runner, "cleanup", "--without-thumbnail").output
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 @pytest.mark.sqlite
@@ -78,7 +79,7 @@ def test_backup(runner, ctx, tmp_path):
 def test_demo_fills_the_gallery(runner, ctx):
     result = run(runner, "demo")
     assert result.exit_code == 0 and "Loaded 36 demo prompts" in result.output
-    stats = store.get_stats()
+    stats = Stats.current()
     assert stats.total_prompts == 36
     assert stats.total_uses > 36
     assert 0 < stats.with_thumbnail < 36
@@ -90,7 +91,7 @@ def test_an_invisible_prompt_is_one_error_line(runner, ctx):
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: prompt is empty")
     assert len(result.output.strip().splitlines()) == 1
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def assert_one_error_line(result, *words, after=()):
@@ -163,7 +164,7 @@ def test_an_argument_that_is_not_utf8_is_one_error_line(runner, ctx):
     # A shell passes bytes; Python turns undecodable ones into lone surrogates.
     assert_one_error_line(run(runner, "add", "a fox \udcff"), "lone surrogate")
     assert_one_error_line(run(runner, "add", "a fox", "--model", "sd\udcff"), "model")
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
@@ -172,10 +173,10 @@ def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
     result = run(runner, "cleanup", "--without-thumbnail")
     assert result.exit_code == 0 and "Removed 2 prompt(s)." in result.output
     assert "can be restored from the admin page until" in result.output
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
     (entry,) = store.recently_deleted()
     assert entry.count == 2 and store.restore_cleanup(entry.batch) == 2
-    assert store.get_stats().total_prompts == 2
+    assert Stats.current().total_prompts == 2
 
 
 def test_stats_say_uses_follow_the_latest_model(runner, ctx):
@@ -205,4 +206,4 @@ def test_reparse_lists_a_file_it_cannot_record_and_goes_on(runner, ctx, app, tmp
     assert "Found prompts in 1 file(s) that had none; recorded them." in result.output
     assert "Could not record 1:" in result.output
     assert f"{tmp_path / '0.png'}: prompt is 30 characters long; the limit is 20" in result.output
-    assert [p.prompt_text for p in store.list_prompts().items] == ["short"]
+    assert [p.prompt_text for p in Prompt.page().items] == ["short"]

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gallery import store
+from gallery.models import Stats
 from tests.conftest import ENGINE
 
 WORKER = """
@@ -22,11 +22,12 @@ print("ok")
 READER = """
 import sys
 from gallery import store
+from gallery.models import Prompt, Stats
 from gallery.search import search_prompts
 for i in range(int(sys.argv[2])):
-    store.list_prompts("popular", limit=10)
+    Prompt.page("popular", limit=10)
     search_prompts("shared prompt", limit=5)
-    store.get_stats()
+    Stats.current()
 print("ok")
 """
 
@@ -58,6 +59,6 @@ PROCESSES = 8 if ENGINE == "postgres" else 4
 def test_processes_lose_no_use(ctx, app):
     url = app.config["DATABASE_URL"]
     run_workers(url, processes=PROCESSES, calls=250, readers=2)
-    stats = store.get_stats()
+    stats = Stats.current()
     assert stats.total_prompts == 3
     assert stats.total_uses == PROCESSES * 250

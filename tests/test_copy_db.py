@@ -10,7 +10,7 @@ from PIL import Image
 from gallery import copying, create_app, store, tokens
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
-from gallery.models import ImportedFile, Prompt
+from gallery.models import ImportedFile, Prompt, Stats
 from gallery.search import search_prompts
 
 
@@ -69,7 +69,7 @@ def test_copy_to_sqlite_and_back_is_verified_and_idempotent(filled, app, tmp_pat
     with moved.app_context():
         assert len(every_match("prompt")) == 450  # the copy's search index holds them all
         assert texts(search_prompts("44 prompt")) == ["prompt 44"]
-        assert store.get_stats().total_uses == 451
+        assert Stats.current().total_uses == 451
         assert store.record_use("a new one").id == 451  # ids go on after the copied ones
         assert tokens.verify_token("nope") is None
 
@@ -121,7 +121,7 @@ def test_sqlite_to_postgres_and_new_ids_follow(filled, app, tmp_path):
                 # Kept as an internal: statistics choose the plan (speed), no result shows them.
                 assert moved_db.execute_sql(analyzed).fetchone()[0] > 0  # plans fit
                 assert store.record_use("after the copy").id == 451
-                assert store.get_stats().total_uses == 452
+                assert Stats.current().total_uses == 452
             moved.extensions["gallery_db"].close_all()
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -132,7 +132,7 @@ def test_copied_thumbnails_keep_their_versions(ctx, app, tmp_path):
     store.record_use("plain")
     copying.copy_store(app.config["DATABASE_URL"], f"sqlite:///{tmp_path / 'before.db'}")
     store.record_use("pictured", image_data=png("blue"))  # a new picture, copied again
-    second = store.get_prompt(first.id).thumbnail_version
+    second = Prompt.card(first.id).thumbnail_version
     assert second != first.thumbnail_version
     target = f"sqlite:///{tmp_path / 'versions.db'}"
     copying.copy_store(app.config["DATABASE_URL"], target)
@@ -159,7 +159,7 @@ def prompts_in(app):
     with app.app_context():
         return {
             p.prompt_text: (p.total_uses, p.model, p.has_thumbnail)
-            for p in store.list_prompts(limit=100).items
+            for p in Prompt.page(limit=100).items
         }
 
 
@@ -215,9 +215,9 @@ def test_merge_adds_uses_by_prompt_and_files_by_content(app, runner, tmp_path):
         "only there": (1, "flux", True),
     }
     with app.app_context():
-        shared = store.get_prompt(1)
+        shared = Prompt.card(1)
         assert (shared.first_used_at, shared.last_used_at) == (early, late)
-        assert store.get_stats().total_uses == 7
+        assert Stats.current().total_uses == 7
         files = {f.sha256[:2]: (f.path, f.prompt_id) for f in ImportedFile.select()}
         only_there = Prompt.get(Prompt.prompt_text == "only there").id
         assert files == {

@@ -10,13 +10,15 @@ import sys
 import pytest
 
 from gallery import db as gallery_db
-from gallery import engines, store
+from gallery import engines
+from gallery.models import Prompt
 
 pytestmark = pytest.mark.slow
 
 WRITER = """
 import sys
 from gallery import store
+from gallery.models import Prompt
 i = int(sys.argv[1])
 while True:
     recorded = store.record_use(f"crash prompt {i % 7}", model="crash")
@@ -63,7 +65,7 @@ def test_sigkill_twenty_times_loses_nothing_acknowledged(ctx, app):
     database = gallery_db.migrated_database()
     if engines.is_sqlite(database):
         assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
-    stored = {p.id: p.total_uses for p in store.list_prompts(limit=100).items}
+    stored = {p.id: p.total_uses for p in Prompt.page(limit=100).items}
     for prompt_id, count in acknowledged.items():
         assert stored[prompt_id] >= count
     # At most one use per kill was committed but not yet acknowledged.

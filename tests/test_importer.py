@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from gallery import importer, store
-from gallery.models import ImportedFile, Prompt
+from gallery.models import ImportedFile, Prompt, Stats
 
 
 @pytest.fixture
@@ -45,13 +45,13 @@ def test_import_reads_every_generator_and_reimport_adds_nothing(ctx, folder, sam
         "Designer.jpeg",
         "plain-photo.png",
     }
-    stats = store.get_stats()
+    stats = Stats.current()
     assert stats.total_uses == len(with_prompt)
     assert report.new_prompts == stats.total_prompts < len(with_prompt)  # the miku prompts merge
 
     again = importer.import_paths([folder], workers=1)
     assert again.imported == 0 and again.already_imported == len(with_prompt)
-    assert store.get_stats().total_uses == len(with_prompt)
+    assert Stats.current().total_uses == len(with_prompt)
 
 
 def test_records_keep_raw_metadata_and_link_prompts(ctx, folder):
@@ -88,7 +88,7 @@ def test_used_at_comes_from_the_file_time_without_metadata_time(ctx, tmp_path):
     path = png_with(tmp_path / "a.png", parameters="a castle\nSteps: 20, Model: m1")
     os.utime(path, (1_700_000_000, 1_700_000_000))
     importer.import_paths([path], workers=1)
-    prompt = store.get_prompt(1)
+    prompt = Prompt.card(1)
     assert prompt.last_used_at.timestamp() == 1_700_000_000
     assert prompt.model == "m1"
 
@@ -96,7 +96,7 @@ def test_used_at_comes_from_the_file_time_without_metadata_time(ctx, tmp_path):
 def test_model_option_fills_in_missing_models(ctx, tmp_path):
     png_with(tmp_path / "a.png", parameters="a castle\nSteps: 20")
     importer.import_paths([tmp_path], model="my-model", workers=1)
-    assert store.get_prompt(1).model == "my-model"
+    assert Prompt.card(1).model == "my-model"
 
 
 def test_bad_files_are_listed_and_do_not_stop_the_import(ctx, tmp_path):
@@ -115,7 +115,7 @@ def test_bad_files_are_listed_and_do_not_stop_the_import(ctx, tmp_path):
 def test_dry_run_changes_nothing(ctx, folder):
     report = importer.import_paths([folder], dry_run=True, workers=1)
     assert report.dry_run and len(report.would_import) >= 10
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
     assert ImportedFile.select().count() == 0
 
 
@@ -131,7 +131,7 @@ def test_sidecar_text_file(ctx, tmp_path):
     Image.new("RGB", (32, 32)).save(png)
     (tmp_path / "plain.txt").write_text("a prompt from a sidecar file\n")
     assert importer.import_paths([png], workers=1).imported == 1
-    assert store.get_prompt(1).prompt_text == "a prompt from a sidecar file"
+    assert Prompt.card(1).prompt_text == "a prompt from a sidecar file"
 
 
 def test_reparse_finds_prompts_in_stored_metadata(ctx, tmp_path):
@@ -144,7 +144,7 @@ def test_reparse_finds_prompts_in_stored_metadata(ctx, tmp_path):
     report = importer.reparse()
     assert report.found == 1
     assert ImportedFile.get().status == ImportedFile.IMPORTED
-    assert store.get_prompt(1).prompt_text == "found later"
+    assert Prompt.card(1).prompt_text == "found later"
 
 
 def test_deleted_prompts_do_not_come_back(ctx, tmp_path):
@@ -153,7 +153,7 @@ def test_deleted_prompts_do_not_come_back(ctx, tmp_path):
     store.delete_prompt(1)
     assert ImportedFile.get().prompt is None
     assert importer.import_paths([path], workers=1).already_imported == 1
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_upload_import(ctx, tmp_path):
@@ -193,7 +193,7 @@ def test_ctrl_c_keeps_and_counts_what_was_imported(ctx, tmp_path, workers):
 
     report = importer.import_paths([tmp_path], workers=workers, progress=progress)
     assert report.interrupted
-    assert report.imported == store.get_stats().total_prompts == 25
+    assert report.imported == Stats.current().total_prompts == 25
     assert ImportedFile.select().count() == 25
     rest = importer.import_paths([tmp_path], workers=workers)
     assert rest.already_imported == 25 and rest.imported == 15
@@ -205,7 +205,7 @@ def test_an_image_whose_prompt_is_only_invisible_is_skipped_with_a_reason(ctx, t
     report = importer.import_paths([tmp_path], workers=1)
     assert report.imported == 1
     assert dict(report.failed)[str(blank)] == "prompt is empty: it has only invisible characters"
-    assert [p.prompt_text for p in store.recent()] == ["a lighthouse"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["a lighthouse"]
 
 
 def interrupt_at(monkeypatch, k):
@@ -236,7 +236,7 @@ def test_ctrl_c_inside_a_batch_write_counts_only_what_was_saved(
     monkeypatch.undo()
     rest = importer.import_paths([tmp_path], workers=1)
     assert rest.already_imported == saved and rest.imported == 40 - saved
-    assert store.get_stats().total_uses == 40
+    assert Stats.current().total_uses == 40
 
 
 def test_ctrl_c_in_the_last_batch_ends_with_the_summary(runner, ctx, tmp_path, monkeypatch):
@@ -247,7 +247,7 @@ def test_ctrl_c_in_the_last_batch_ends_with_the_summary(runner, ctx, tmp_path, m
     assert result.exit_code == 130, result.output
     assert "Imported 0 image(s): 0 new prompt(s), 0 repeated." in result.output
     assert "Interrupted: everything above is saved" in result.output
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
     monkeypatch.undo()
     again = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
     assert "Imported 5 image(s)" in again.output
@@ -315,7 +315,7 @@ def test_reparse_handles_each_file_on_its_own_and_clamps_dates(ctx, app, tmp_pat
     assert report.failed == [
         (str(tmp_path / "1.png"), "prompt is 38 characters long; the limit is 20")
     ]
-    by_text = {p.prompt_text: p for p in store.list_prompts(limit=10).items}
+    by_text = {p.prompt_text: p for p in Prompt.page(limit=10).items}
     assert set(by_text) == {"dated ahead", "found later"}
     assert before <= by_text["dated ahead"].last_used_at <= store.utcnow()
     statuses = [r.status for r in ImportedFile.select().order_by(ImportedFile.id)]
@@ -356,7 +356,7 @@ def run_in_threads(*calls):
 
 
 def model_counts():
-    return {model: (prompts, uses) for model, prompts, uses in store.get_stats().models}
+    return {model: (prompts, uses) for model, prompts, uses in Stats.current().models}
 
 
 @pytest.mark.postgres

@@ -7,7 +7,7 @@ from peewee import fn
 from PIL import Image
 
 from gallery import copying, create_app, store
-from gallery.models import ModelTotals, Prompt
+from gallery.models import ModelTotals, Prompt, Stats
 
 
 def png(seed):
@@ -45,7 +45,7 @@ def test_totals_follow_every_kind_of_change(ctx, app, tmp_path):
             image = png(step) if rng.random() < 0.3 else None
             store.record_use(text, model=model, image_data=image)
         elif roll < 0.75:
-            ids = [p.id for p in store.list_prompts(limit=100).items]
+            ids = [p.id for p in Prompt.page(limit=100).items]
             if ids:
                 store.delete_prompt(rng.choice(ids))
         elif roll < 0.85:
@@ -55,7 +55,7 @@ def test_totals_follow_every_kind_of_change(ctx, app, tmp_path):
         elif roll < 0.9:
             store.cleanup(without_thumbnail=True)
     assert kept() == truth()
-    stats = store.get_stats()
+    stats = Stats.current()
     assert stats.total_prompts == sum(row[1] for row in truth())
     assert stats.thumbnail_bytes == sum(row[4] for row in truth())
 

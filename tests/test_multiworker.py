@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from gallery import store, tokens
+from gallery import tokens
+from gallery.models import Stats
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = """
 import json, sys, urllib.request
+from gallery.models import Stats
 base, token, client, calls = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for i in range(calls):
     body = json.dumps({"prompt_text": f"shared prompt {(client + i) % 5}", "model": f"c{client}"})
@@ -89,7 +91,7 @@ def test_four_workers_and_four_clients_lose_nothing(ctx, gunicorn):
     for client in clients:
         out, err = client.communicate(timeout=300)
         assert client.returncode == 0 and out.strip() == "ok", err[-2000:]
-    stats = store.get_stats()
+    stats = Stats.current()
     assert stats.total_prompts == 5 and stats.total_uses == 400
 
 

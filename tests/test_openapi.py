@@ -52,7 +52,7 @@ def test_api_conforms_to_its_document(app):
 
         conforms()
     with app.app_context():
-        assert [store.get_prompt(i).prompt_text for i in kept] == [
+        assert [Prompt.card(i).prompt_text for i in kept] == [
             f"kept prompt {i}" for i in range(1, 6)
         ]
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gallery import store
+from gallery.models import Prompt
 from gallery.search import PostgresSearch, SqliteSearch, search_prompts
 
 HX = {"HX-Request": "true"}
@@ -134,14 +135,14 @@ def walk(fetch, between=lambda page_number: None):
 
 
 def test_oldest_pages_hold_while_prompts_are_used(filled):
-    before = [p.id for p in store.list_prompts("oldest", limit=100).items]
+    before = [p.id for p in Prompt.page("oldest", limit=100).items]
 
     def use_some(page_number):
         # A card already shown and one not shown yet are both used again.
         store.record_use(f"a lighthouse number {page_number}")
         store.record_use(f"a lighthouse number {11 - page_number}")
 
-    seen = walk(lambda c: store.list_prompts("oldest", cursor=c, limit=4), use_some)
+    seen = walk(lambda c: Prompt.page("oldest", cursor=c, limit=4), use_some)
     assert seen == before
 
 
@@ -149,7 +150,7 @@ def test_oldest_is_the_order_of_first_use(ctx):
     old = store.record_use("first used long ago", used_at=START)
     new = store.record_use("first used lately", used_at=START + timedelta(days=30))
     store.record_use("first used long ago")  # used again now: still the oldest
-    assert [p.id for p in store.list_prompts("oldest").items] == [old.id, new.id]
+    assert [p.id for p in Prompt.page("oldest").items] == [old.id, new.id]
 
 
 @pytest.fixture
@@ -212,6 +213,7 @@ def test_an_empty_cursor_is_the_first_page(client, filled):
 PAGING_WRITER = """
 import sys
 from gallery import store
+from gallery.models import Prompt
 print("ready", flush=True)
 for line in sys.stdin:
     for text in line.rstrip("\\n").split("|"):
@@ -280,7 +282,7 @@ def test_paging_while_another_process_writes(app, client, sort, reader):
         for i in range(SEEDED):
             for _ in range(1 + i % 3):
                 store.record_use(f"a lighthouse number {i}", used_at=START + timedelta(hours=i))
-        before = {p.prompt_text: p.id for p in store.list_prompts(sort, limit=100).items}
+        before = {p.prompt_text: p.id for p in Prompt.page(sort, limit=100).items}
     writer = Writer(app.config["DATABASE_URL"])
     try:
         seen, used, cursor, step = [], set(), None, 0

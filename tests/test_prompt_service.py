@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from gallery import store
 from gallery.errors import InvalidInput
+from gallery.models import Stats
 from gallery.prompt_service import prompt_service
 from tests.conftest import ENGINE
 
@@ -55,7 +55,7 @@ def test_service_reads_and_deletes(tmp_path):
 def test_app_context_uses_the_apps_database(ctx, app):
     prompt_service.create_or_update_prompt("inside the app")
     assert prompt_service.get_stats().total_prompts == 1
-    assert store.get_stats().total_prompts == 1
+    assert Stats.current().total_prompts == 1
 
 
 def test_the_service_refuses_unstorable_input_with_a_clear_error():

@@ -7,6 +7,7 @@ import pytest
 from gallery import db as gallery_db
 from gallery import migrations, store
 from gallery.migrations import MIGRATIONS
+from gallery.models import Prompt
 from tests.conftest import SAMPLES
 
 # Copied verbatim from the design document (shared/seed/000_66f4721bf85fd6d4.txt).
@@ -125,11 +126,11 @@ def test_a_request_that_leaves_a_transaction_open_changes_nothing(app, client):
     def leave_open():
         database.execute_sql("BEGIN")
         database.execute_sql("UPDATE prompts SET total_uses = 5")
-        return {"uses": store.get_prompt(kept.id).total_uses}
+        return {"uses": Prompt.card(kept.id).total_uses}
 
     @app.get("/_uses")
     def uses():
-        return {"uses": store.get_prompt(kept.id).total_uses}
+        return {"uses": Prompt.card(kept.id).total_uses}
 
     assert client.get("/_leave_transaction_open").json == {"uses": 5}
     # The next request, on the connection handed back, sees the store as it was and writes.

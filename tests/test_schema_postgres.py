@@ -7,6 +7,7 @@ from gallery import create_app, migrations, store
 from gallery import db as gallery_db
 from gallery.errors import InvalidInput
 from gallery.migrations import MIGRATIONS
+from gallery.models import Stats
 
 pytestmark = pytest.mark.postgres
 
@@ -125,6 +126,6 @@ def test_times_are_stored_as_utc_instants(ctx):
 
 
 def test_database_size_and_backup_advice(ctx):
-    assert store.get_stats().database_bytes > 0
+    assert Stats.current().database_bytes > 0
     with pytest.raises(InvalidInput, match="pg_dump"):
         backups.backup("/tmp/never-written.db")

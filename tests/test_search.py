@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from gallery import db as gallery_db
 from gallery import store
 from gallery.errors import InvalidInput
+from gallery.models import Prompt
 from gallery.search import query_terms, search_prompts
 
 # Modifier letters that unaccent turns into an apostrophe (ŉ into "'n").
@@ -94,7 +95,7 @@ def test_other_orders(library, sort, expected):
     # The cliff (recorded first) gets two more uses at once, the stormy sea one an hour
     # later: the cliff is the most used and the oldest, the stormy sea the most recent.
     cliff = store.record_use(CLIFF)
-    used_at = store.get_prompt(cliff.id).last_used_at
+    used_at = Prompt.card(cliff.id).last_used_at
     store.record_use(CLIFF, used_at=used_at)
     store.record_use(STORMY, used_at=used_at + timedelta(hours=1))
     assert texts(search_prompts("lighthouse", sort=sort)) == expected

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gallery import store, tokens
-from gallery.models import utcnow
+from gallery.models import Prompt, utcnow
 from gallery.throttle import SignInFailure
 from tests.conftest import ADMIN_PASSWORD, ADMIN_PASSWORD_HASH, csrf_token_from, sign_in
 
@@ -184,7 +184,7 @@ def state_changing_requests(prompt_id):
 
 
 def snapshot():
-    return [(p.id, p.total_uses) for p in store.list_prompts(limit=100).items]
+    return [(p.id, p.total_uses) for p in Prompt.page(limit=100).items]
 
 
 def test_every_state_change_refused_without_the_right_credentials(admin_app, ctx):
@@ -366,7 +366,7 @@ def test_private_mode_closes_every_route_but_sign_in_static_and_health(admin_app
         assert response.headers.get("Content-Type") != "image/webp", (method, url)
         if response.status_code == 302:
             assert response.headers["Location"] == "/admin/sign-in", (method, url)
-    assert store.get_prompt(prompt.id).total_uses == 1
+    assert Prompt.card(prompt.id).total_uses == 1
 
 
 def test_private_mode_opens_to_the_admin_and_to_a_read_token(admin_app, ctx):

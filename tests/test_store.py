@@ -10,7 +10,7 @@ from PIL import Image
 from gallery import backup as backups
 from gallery import store
 from gallery.errors import InvalidInput, InvalidPrompt, NotFound
-from gallery.models import Prompt
+from gallery.models import Prompt, Stats
 
 
 def png(color="red", size=(64, 48)):
@@ -71,7 +71,7 @@ def test_bad_arguments_are_refused_and_store_nothing(ctx, kwargs, field):
     with pytest.raises(InvalidInput) as info:
         store.record_use("a prompt", **kwargs)
     assert info.value.field == field
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_empty_and_overlong_prompts_are_refused(ctx, app):
@@ -80,7 +80,7 @@ def test_empty_and_overlong_prompts_are_refused(ctx, app):
     app.config["MAX_PROMPT_LENGTH"] = 20
     with pytest.raises(InvalidPrompt, match="limit is 20"):
         store.record_use("x" * 21)
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_thumbnail_is_stored_and_replaced_by_a_new_image(ctx):
@@ -88,13 +88,13 @@ def test_thumbnail_is_stored_and_replaced_by_a_new_image(ctx):
     assert first.thumbnail_updated
     assert (first.thumbnail_width, first.thumbnail_height) == (512, 256)
     assert first.thumbnail_mime == "image/webp"
-    data, mime, _ = store.get_thumbnail(first.id)
+    data, mime, _ = Prompt.thumbnail(first.id)
     assert mime == "image/webp" and Image.open(io.BytesIO(data)).size == (512, 256)
     again = store.record_use("with image")  # no image: thumbnail kept
-    assert not again.thumbnail_updated and store.get_thumbnail(first.id)[0] == data
+    assert not again.thumbnail_updated and Prompt.thumbnail(first.id)[0] == data
     third = store.record_use("with image", image_data=png("blue", (100, 300)))
     assert (third.thumbnail_width, third.thumbnail_height) == (100, 300)
-    assert store.get_thumbnail(first.id)[0] != data
+    assert Prompt.thumbnail(first.id)[0] != data
 
 
 def test_thumbnail_from_a_path(ctx, tmp_path):
@@ -105,24 +105,24 @@ def test_thumbnail_from_a_path(ctx, tmp_path):
 
 def test_unreadable_image_still_records_the_use(ctx, caplog):
     store.record_use("keep me", image_data=png())
-    before = store.get_thumbnail(store.get_stats().total_prompts)[0]
+    before = Prompt.thumbnail(Stats.current().total_prompts)[0]
     r = store.record_use("keep me", image_data=b"not an image at all")
     assert r.total_uses == 2
     assert not r.thumbnail_updated and "not an image" in r.thumbnail_error
-    assert store.get_thumbnail(r.id)[0] == before
+    assert Prompt.thumbnail(r.id)[0] == before
     assert "without a new thumbnail" in caplog.text
 
 
 def test_get_and_delete(ctx):
     r = store.record_use("to delete")
-    assert store.get_prompt(r.id).prompt_text == "to delete"
+    assert Prompt.card(r.id).prompt_text == "to delete"
     store.delete_prompt(r.id)
     with pytest.raises(NotFound):
-        store.get_prompt(r.id)
+        Prompt.card(r.id)
     with pytest.raises(NotFound):
         store.delete_prompt(r.id)
     with pytest.raises(InvalidInput, match="whole number"):
-        store.get_prompt("abc")
+        Prompt.card("abc")
     with pytest.raises(InvalidInput, match="positive"):
         store.delete_prompt(-3)
 
@@ -130,7 +130,7 @@ def test_get_and_delete(ctx):
 def test_thumbnail_of_prompt_without_one_is_not_found(ctx):
     r = store.record_use("no picture")
     with pytest.raises(NotFound):
-        store.get_thumbnail(r.id)
+        Prompt.thumbnail(r.id)
 
 
 def test_listings_never_carry_the_picture(ctx):
@@ -138,12 +138,12 @@ def test_listings_never_carry_the_picture(ctx):
 
     # A card shows the picture's size and version; reading the BLOB for it costs per card.
     r = store.record_use("blob", image_data=png(), model="m")
-    picture = store.get_thumbnail(r.id)
+    picture = Prompt.thumbnail(r.id)
     data = picture.data
-    pages = [store.list_prompts(sort) for sort in ("recent", "popular", "oldest")]
-    pages += [store.list_prompts(model="m"), search_prompts("blob")]
+    pages = [Prompt.page(sort) for sort in ("recent", "popular", "oldest")]
+    pages += [Prompt.page(model="m"), search_prompts("blob")]
     pages += [search_prompts("blob", sort="recent", model="m")]
-    cards = [page.items for page in pages] + [store.popular(), store.recent()]
+    cards = [page.items for page in pages] + [Prompt.top("popular"), Prompt.top("recent")]
     for card in (card for page in cards for card in page):
         assert (card.thumbnail_bytes, card.thumbnail_digest) == (len(data), picture.version)
         values = [*card.__data__.values(), *vars(card).values()]
@@ -175,7 +175,7 @@ def test_keyset_pages_cover_everything_once_in_order(ctx, sort, model):
     expected = [prompt_id for _, prompt_id in sorted(made, key=order[sort])]
     seen, cursor = [], None
     while True:
-        page = store.list_prompts(sort, model, cursor, limit=7)
+        page = Prompt.page(sort, model, cursor, limit=7)
         seen += page.items
         cursor = page.next_cursor
         if cursor is None:
@@ -186,11 +186,11 @@ def test_keyset_pages_cover_everything_once_in_order(ctx, sort, model):
 
 def test_sort_orders(ctx):
     make_prompts(8)
-    recent = store.recent(limit=8)
+    recent = Prompt.top("recent", limit=8)
     assert [p.last_used_at for p in recent] == sorted(
         (p.last_used_at for p in recent), reverse=True
     )
-    popular = store.popular(limit=8)
+    popular = Prompt.top("popular", limit=8)
     assert [p.total_uses for p in popular] == sorted((p.total_uses for p in popular), reverse=True)
 
 
@@ -207,7 +207,7 @@ def test_sort_orders(ctx):
 )
 def test_bad_list_parameters(ctx, kwargs, field):
     with pytest.raises(InvalidInput) as info:
-        store.list_prompts(**kwargs)
+        Prompt.page(**kwargs)
     assert info.value.field == field
 
 
@@ -220,12 +220,12 @@ def test_cleanup_dry_run_then_for_real(ctx):
 
     report = store.cleanup(without_thumbnail=True, dry_run=True)
     assert report.count == 2 and report.dry_run
-    assert store.get_stats().total_prompts == 4
+    assert Stats.current().total_prompts == 4
     report = store.cleanup(unused_for_days=30, dry_run=True)
     assert {text for _, text in report.examples} == {"old without image", "old with image"}
     report = store.cleanup(without_thumbnail=True, unused_for_days=30)
     assert report.count == 3
-    assert [p.prompt_text for p in store.recent()] == ["new with image"]
+    assert [p.prompt_text for p in Prompt.top("recent")] == ["new with image"]
 
 
 @pytest.mark.parametrize(
@@ -242,7 +242,7 @@ def test_cleanup_refuses_unclear_criteria(ctx, kwargs):
     store.record_use("survivor")
     with pytest.raises(InvalidInput):
         store.cleanup(**kwargs)
-    assert store.get_stats().total_prompts == 1
+    assert Stats.current().total_prompts == 1
 
 
 def test_stats(ctx):
@@ -250,10 +250,10 @@ def test_stats(ctx):
     store.record_use("a", model="m1", used_at="2026-01-02T00:00:00Z")
     store.record_use("b", model="m2")
     store.record_use("c")
-    s = store.get_stats()
+    s = Stats.current()
     assert (s.total_prompts, s.total_uses) == (3, 4)
     assert (s.with_thumbnail, s.without_thumbnail) == (1, 2)
-    assert s.thumbnail_bytes == len(store.get_thumbnail(1)[0])
+    assert s.thumbnail_bytes == len(Prompt.thumbnail(1)[0])
     assert s.database_bytes > 0
     assert s.first_activity == datetime(2026, 1, 1, tzinfo=UTC)
     assert s.last_activity > s.first_activity
@@ -261,7 +261,7 @@ def test_stats(ctx):
 
 
 def test_stats_of_an_empty_store(ctx):
-    s = store.get_stats()
+    s = Stats.current()
     assert (s.total_prompts, s.total_uses, s.thumbnail_bytes) == (0, 0, 0)
     assert s.first_activity is None and s.models == []
 
@@ -296,14 +296,14 @@ def test_unstorable_text_and_times_are_refused_naming_the_field(ctx, kwargs, fie
     with pytest.raises(InvalidInput) as info:
         store.record_use(**{"prompt_text": "a prompt", **kwargs})
     assert info.value.field == field and info.value.message
-    assert store.get_stats().total_prompts == 0
+    assert Stats.current().total_prompts == 0
 
 
 def test_an_invisible_prompt_is_refused_like_an_empty_one(ctx):
     with pytest.raises(InvalidPrompt, match="empty.*invisible"):
         store.record_use("\u200b\u200d\ufeff")
     assert store.record_use("a fox", model="\u200b\u00ad").model is None
-    assert store.get_stats().models == [(None, 1, 1)]
+    assert Stats.current().models == [(None, 1, 1)]
 
 
 def test_a_recorded_result_can_be_copied_and_pickled(ctx):

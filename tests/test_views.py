@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from gallery import store
+from gallery.models import Prompt
 
 HX = {"HX-Request": "true"}
 
@@ -78,7 +79,7 @@ def test_model_filter_and_sort(client, filled):
     assert 'value="flux" selected' in html
     ids = card_ids(html)
     for prompt_id in ids:
-        assert store.get_prompt(prompt_id).model == "flux"
+        assert Prompt.card(prompt_id).model == "flux"
     # The fox prompts have the odd ids, recorded in id order; all were used once so far.
     assert card_ids(client.get("/?sort=oldest&q=fox").get_data(as_text=True)) == [1, 3, 5, 7, 9]
     assert store.record_use("a red fox 4").id == 5  # now used twice, and used last

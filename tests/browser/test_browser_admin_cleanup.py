@@ -1,10 +1,11 @@
 """A cleanup in the browser: preview, confirm exactly what it showed, undo the batch."""
 
 from gallery import store
+from gallery.models import Stats
 
 
 def total(in_app):
-    return in_app(store.get_stats).total_prompts
+    return in_app(Stats.current).total_prompts
 
 
 def test_cleanup_removes_what_it_showed_and_undo_brings_it_back(

@@ -6,6 +6,7 @@ import pytest
 
 from gallery import store
 from gallery.errors import NotFound
+from gallery.models import Prompt
 
 FORGE_JS = """async ([url, headers]) => {
     const response = await fetch(url, {method: "DELETE", headers});
@@ -22,7 +23,7 @@ def ids(in_app):
 
 def exists(in_app, prompt_id):
     try:
-        in_app(store.get_prompt, prompt_id)
+        in_app(Prompt.card, prompt_id)
     except NotFound:
         return False
     return True

@@ -3,6 +3,7 @@
 import pytest
 
 from gallery import store
+from gallery.models import Prompt
 
 # Long (cards may shorten it), with quotes, markup characters, a line break and emoji.
 PROMPT = (
@@ -21,7 +22,7 @@ def clipboard(page):
 
 
 def test_card_copy_button_copies_the_full_prompt(page, expect, prompt_id, in_app):
-    stored = in_app(store.get_prompt, prompt_id).prompt_text
+    stored = in_app(Prompt.card, prompt_id).prompt_text
     page.goto("/")
     page.evaluate("() => navigator.clipboard.writeText('before')")
     button = page.locator(f'#cards article.card[data-id="{prompt_id}"] button.copy')
@@ -35,7 +36,7 @@ def test_card_copy_button_copies_the_full_prompt(page, expect, prompt_id, in_app
 
 
 def test_prompt_page_copy_button_copies_the_full_prompt(page, expect, prompt_id, in_app):
-    stored = in_app(store.get_prompt, prompt_id).prompt_text
+    stored = in_app(Prompt.card, prompt_id).prompt_text
     page.goto(f"/prompts/{prompt_id}")
     button = page.locator("main button.copy").first
 

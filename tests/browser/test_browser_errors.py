@@ -4,6 +4,7 @@ import pytest
 
 from gallery import store, views
 from gallery.errors import Unavailable
+from gallery.models import Prompt
 
 BUSY = "the database is busy; try again in a moment"
 STATUS_ERRORS = r"status of (403|503)|Response Status Error Code"
@@ -62,7 +63,7 @@ def test_a_delete_with_a_stale_security_token_says_why(
 
     expect(notice(page)).to_contain_text("security token is missing or out of date")
     expect(page.locator(f'#cards article.card[data-id="{ids[0]}"]')).to_have_count(1)
-    assert in_app(store.get_prompt, ids[0]).prompt_text == "a moss-covered robot"
+    assert in_app(Prompt.card, ids[0]).prompt_text == "a moss-covered robot"
 
 
 def test_a_network_error_is_shown(page, expect, browser_log, ids):

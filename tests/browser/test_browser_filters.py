@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gallery import store
+from gallery.models import Prompt
 
 # (prompt, model, uses): uses all differ, so "popular" has one right answer.
 PROMPTS = [
@@ -35,7 +36,7 @@ def seeded(in_app):
 
 
 def cards_of(in_app, sort, model=None):
-    return [p.id for p in in_app(store.list_prompts, sort, model, limit=100).items]
+    return [p.id for p in in_app(Prompt.page, sort, model, limit=100).items]
 
 
 def uses_shown(page):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gallery import store
+from gallery.models import Prompt
 from gallery.search import search_prompts
 
 PAGE_SIZE = 5
@@ -70,7 +71,7 @@ def test_scrolling_loads_every_card_once_in_order(narrow, expect, seeded, in_app
 
     loads = scroll_to_the_end(narrow, expect)
 
-    expected = in_app(every_page, lambda c: store.list_prompts("recent", cursor=c, limit=7))
+    expected = in_app(every_page, lambda c: Prompt.page("recent", cursor=c, limit=7))
     ids = card_ids(narrow)
     assert len(ids) == len(set(ids)), "a card was shown twice"
     assert ids == expected
@@ -96,7 +97,7 @@ def test_popular_order_pages_through_ties(narrow, expect, seeded, in_app, card_i
 
     scroll_to_the_end(narrow, expect)
 
-    expected = in_app(every_page, lambda c: store.list_prompts("popular", cursor=c, limit=7))
+    expected = in_app(every_page, lambda c: Prompt.page("popular", cursor=c, limit=7))
     ids = card_ids(narrow)
     assert len(ids) == len(set(ids)), "a card was shown twice"
     assert ids == expected
