@@ -17,6 +17,7 @@ from . import copying, db, demo, importer, migrations, sessions, store, tokens
 from .errors import GalleryError, InvalidInput, as_unavailable, database_failure
 from .models import Stats
 from .search import search_prompts
+from .templating import plural
 
 gallery = AppGroup("gallery", help="Manage the prompt store.")
 
@@ -127,7 +128,7 @@ def cleanup(without_thumbnail, unused_days, dry_run):
     for prompt_id, text in report.examples:
         click.echo(f"  #{prompt_id}  {text[:80]}")
     verb = "Would remove" if dry_run else "Removed"
-    click.echo(f"{verb} {report.count} prompt(s).")
+    click.echo(f"{verb} {plural(report.count, 'prompt')}.")
     if report.count and not dry_run:
         until = report.restorable_until.strftime("%Y-%m-%d %H:%M UTC")
         click.echo(f"They can be restored from the admin page until {until}.")
@@ -198,12 +199,13 @@ def import_images(paths, recursive, model, dry_run, workers):
 def print_report(report):
     """The import summary: what was imported, skipped and why, and what failed."""
     if report.dry_run:
-        click.echo(f"Would import {len(report.would_import)} image(s):")
+        click.echo(f"Would import {plural(len(report.would_import), 'image')}:")
         for path, prompt in report.would_import:
             click.echo(f"  {path}: {prompt[:70]}")
     else:
         click.echo(
-            f"Imported {report.imported} image(s): {report.new_prompts} new prompt(s), "
+            f"Imported {plural(report.imported, 'image')}: "
+            f"{plural(report.new_prompts, 'new prompt')}, "
             f"{report.repeated_prompts} repeated."
         )
     click.echo(
@@ -225,7 +227,7 @@ def print_report(report):
 def reparse():
     """Re-read the stored metadata of imported files with today's readers."""
     report = importer.reparse()
-    click.echo(f"Found prompts in {report.found} file(s) that had none; recorded them.")
+    click.echo(f"Found prompts in {plural(report.found, 'file')} that had none; recorded them.")
     for path, stored, now in report.changed:
         click.echo(
             f"  reads differently now: {path}\n    stored: {stored[:70]}\n    now:    {now[:70]}"
@@ -256,10 +258,11 @@ def copy_db(source_url, target_url, merge):
     for table, rows in report.copied.items():
         if merge:
             click.echo(
-                f"  {table}: {rows} row(s), {report.merged[table]} merged into one the target had"
+                f"  {table}: {plural(rows, 'row')}, "
+                f"{report.merged[table]} merged into one the target had"
             )
         else:
-            click.echo(f"  {table}: {rows} row(s)")
+            click.echo(f"  {table}: {plural(rows, 'row')}")
     if merge:
         click.echo("Verified: the target's counts and uses grew by what the source holds.")
     else:

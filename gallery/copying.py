@@ -17,6 +17,7 @@ from .db import open_database
 from .errors import InvalidInput
 from .migrations import MIGRATIONS, migrate, schema_version
 from .models import ApiToken, ImportedFile, Prompt, ThumbnailDigest
+from .templating import plural
 
 BATCH_SIZE = 200
 # Prompts first: digests and import records refer to them.
@@ -110,9 +111,9 @@ def rows_held(target):
 
 
 def describe(held):
-    """What the target holds, for the error message: "2 prompts, 1 api_tokens row(s)"."""
+    """What the target holds, for the error message: "2 prompts, 1 api_tokens row"."""
     return ", ".join(
-        f"{rows} prompts" if table == "prompts" else f"{rows} {table} row(s)"
+        plural(rows, "prompt") if table == "prompts" else f"{plural(rows, table + ' row')}"
         for table, rows in held.items()
         if rows
     )

@@ -7,6 +7,7 @@ from peewee import fn
 from . import db
 from .errors import TooManyAttempts
 from .models import SignInFailure, utcnow
+from .templating import plural
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -35,7 +36,8 @@ def attempt(address):
         wait = max(1, int((oldest + WINDOW - now).total_seconds()) + 1)
         minutes = -(-wait // 60)
         raise TooManyAttempts(
-            f"too many failed sign-ins from your address; try again in {minutes} minute(s)", wait
+            f"too many failed sign-ins from your address; try again in {plural(minutes, 'minute')}",
+            wait,
         )
 
 

@@ -58,9 +58,9 @@ def test_add_with_unreadable_image_warns_but_records(runner, ctx, tmp_path):
 def test_cleanup_dry_run_and_real(runner, ctx):
     store.record_use("no picture")
     result = run(runner, "cleanup", "--without-thumbnail", "--dry-run")
-    assert "Would remove 1 prompt(s)." in result.output and "no picture" in result.output
+    assert "Would remove 1 prompt." in result.output and "no picture" in result.output
     assert Stats.current().total_prompts == 1
-    assert "Removed 1 prompt(s)." in run(runner, "cleanup", "--without-thumbnail").output
+    assert "Removed 1 prompt." in run(runner, "cleanup", "--without-thumbnail").output
     assert Stats.current().total_prompts == 0
 
 
@@ -171,7 +171,7 @@ def test_cleanup_can_be_undone_within_the_undo_window(runner, ctx):
     store.record_use("first without image")
     store.record_use("second without image")
     result = run(runner, "cleanup", "--without-thumbnail")
-    assert result.exit_code == 0 and "Removed 2 prompt(s)." in result.output
+    assert result.exit_code == 0 and "Removed 2 prompts." in result.output
     assert "can be restored from the admin page until" in result.output
     assert Stats.current().total_prompts == 0
     (entry,) = store.recently_deleted()
@@ -203,7 +203,7 @@ def test_reparse_lists_a_file_it_cannot_record_and_goes_on(runner, ctx, app, tmp
     app.config["MAX_PROMPT_LENGTH"] = 20
     result = run(runner, "reparse")
     assert result.exit_code == 0, result.output
-    assert "Found prompts in 1 file(s) that had none; recorded them." in result.output
+    assert "Found prompts in 1 file that had none; recorded them." in result.output
     assert "Could not record 1:" in result.output
     assert f"{tmp_path / '0.png'}: prompt is 30 characters long; the limit is 20" in result.output
     assert [p.prompt_text for p in Prompt.page().items] == ["short"]

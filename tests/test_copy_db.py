@@ -91,7 +91,7 @@ def test_copy_db_command(filled, runner, app, tmp_path):
     target = f"sqlite:///{tmp_path / 'cli.db'}"
     result = runner.invoke(args=["gallery", "copy-db", app.config["DATABASE_URL"], target])
     assert result.exit_code == 0, result.output
-    assert "prompts: 450 row(s)" in result.output and "Verified" in result.output
+    assert "prompts: 450 rows" in result.output and "Verified" in result.output
     bad = runner.invoke(args=["gallery", "copy-db", "mysql://x/y", target])
     assert bad.exit_code == 1 and "unsupported database URL" in bad.output
 
@@ -208,7 +208,7 @@ def test_merge_adds_uses_by_prompt_and_files_by_content(app, runner, tmp_path):
     target = app.config["DATABASE_URL"]
     result = runner.invoke(args=["gallery", "copy-db", source, target, "--merge"])
     assert result.exit_code == 0, result.output
-    assert "prompts: 2 row(s), 1 merged into one the target had" in result.output
+    assert "prompts: 2 rows, 1 merged into one the target had" in result.output
     assert prompts_in(app) == {
         "a shared prompt": (5, "sdxl", True),
         "only here": (1, None, False),

@@ -170,12 +170,10 @@ def test_upload_import(ctx, tmp_path):
 def test_import_command_prints_a_summary(runner, ctx, folder):
     result = runner.invoke(args=["gallery", "import", str(folder), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "Imported 14 image(s)" in result.output
+    assert "Imported 14 images" in result.output
     assert "Skipped 0 already imported, 3 with no prompt found." in result.output
     again = runner.invoke(args=["gallery", "import", str(folder), "--dry-run"])
-    assert (
-        "Would import 0 image(s)" in again.output and "Skipped 14 already imported" in again.output
-    )
+    assert "Would import 0 images" in again.output and "Skipped 14 already imported" in again.output
     missing = runner.invoke(args=["gallery", "import", "/nonexistent/folder"])
     assert "/nonexistent/folder: no such file or folder" in missing.output
 
@@ -245,12 +243,12 @@ def test_ctrl_c_in_the_last_batch_ends_with_the_summary(runner, ctx, tmp_path, m
     interrupt_at(monkeypatch, 3)
     result = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
     assert result.exit_code == 130, result.output
-    assert "Imported 0 image(s): 0 new prompt(s), 0 repeated." in result.output
+    assert "Imported 0 images: 0 new prompts, 0 repeated." in result.output
     assert "Interrupted: everything above is saved" in result.output
     assert Stats.current().total_prompts == 0
     monkeypatch.undo()
     again = runner.invoke(args=["gallery", "import", str(tmp_path), "--workers", "1"])
-    assert "Imported 5 image(s)" in again.output
+    assert "Imported 5 images" in again.output
 
 
 def marking_scan(job):
