@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,17 +151,20 @@ def scans(jobs, workers):
         yield from map(scan_file, jobs)
         return
     window = workers * IN_FLIGHT_PER_WORKER
-    with worker_context().Pool(workers, initializer=start_worker) as pool:
-        try:
-            pending = deque()
-            for job in jobs:
-                pending.append(pool.apply_async(scan_file, (job,)))
-                if len(pending) > window:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
-        finally:
-            pool.terminate()
+    pool = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=start_worker)
+    try:
+        pending = deque()
+        for job in jobs:
+            pending.append(pool.submit(scan_file, job))
+            if len(pending) > window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # Scans not started are cancelled and the few running ones (one file each) end.
+        # Pool.terminate() instead could hang joining its result thread when it killed a
+        # worker in the middle of sending a result (seen under Ctrl-C in the test suite).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def import_paths(paths, recursive=False, model=None, dry_run=False, workers=None, progress=None):
