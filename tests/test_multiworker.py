@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,16 +52,13 @@ def wait_until_healthy(base, server, seconds=30):
     pytest.fail("gunicorn did not become healthy")
 
 
-@pytest.fixture
-def gunicorn(app, tmp_path):
-    """gunicorn with 4 workers on 127.0.0.1, on the test's database."""
+@contextmanager
+def serving(app, *options):
+    """gunicorn with these options on a free port of 127.0.0.1, on the app's database:
+    yields (base URL, port) once /healthz answers, and stops it afterwards."""
     port = free_port()
-    env = dict(
-        os.environ,
-        GALLERY_DATABASE_URL=app.config["DATABASE_URL"],
-        GALLERY_SECRET_KEY="test",
-    )
-    command = [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}"]
+    env = dict(os.environ, GALLERY_DATABASE_URL=app.config["DATABASE_URL"], GALLERY_SECRET_KEY="t")
+    command = [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "gallery:create_app()"],
         cwd=ROOT,
@@ -71,10 +69,17 @@ def gunicorn(app, tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(base, server)
-        yield base
+        yield base, port
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=60)
+
+
+@pytest.fixture
+def gunicorn(app, tmp_path):
+    """gunicorn with 4 workers on 127.0.0.1, on the test's database."""
+    with serving(app, "--workers", "4") as (base, _):
+        yield base
 
 
 def test_four_workers_and_four_clients_lose_nothing(ctx, gunicorn):
@@ -106,23 +111,8 @@ STALLED_UPLOAD = (
 @pytest.fixture
 def recommended_gunicorn(app):
     """gunicorn as README.md says to run it (deploy/gunicorn.conf.py), on a free port."""
-    port = free_port()
-    env = dict(os.environ, GALLERY_DATABASE_URL=app.config["DATABASE_URL"], GALLERY_SECRET_KEY="t")
-    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-    server = subprocess.Popen(
-        [*command, "--bind", f"127.0.0.1:{port}", "gallery:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
-        yield base, port
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    with serving(app, "-c", "deploy/gunicorn.conf.py") as served:
+        yield served
 
 
 @pytest.mark.slow
