@@ -68,7 +68,15 @@ class StoredThumbnail(NamedTuple):
     version: str
 
 
-class PromptColumns(Model):
+class GalleryModel(Model):
+    """Every table's model is bound to the proxy, which the app or a script points at
+    its database (Peewee's base-model idiom: Meta is inherited)."""
+
+    class Meta:
+        database = proxy
+
+
+class PromptColumns(GalleryModel):
     """A prompt's columns, the design document's: the prompts table's and the trash's."""
 
     id = AutoField()
@@ -86,7 +94,6 @@ class PromptColumns(Model):
 
 class Prompt(PromptColumns):
     class Meta:
-        database = proxy
         table_name = "prompts"
 
     # The one table of user-facing sort keys, read by the views, the API, its document
@@ -269,7 +276,7 @@ class Prompt(PromptColumns):
         return [(row.model, row.prompts, row.uses) for row in ModelTotals.in_use()]
 
 
-class ModelTotals(Model):
+class ModelTotals(GalleryModel):
     """Per-model counts that triggers keep in step with prompts (see migration 8)."""
 
     model_key = TextField(primary_key=True)  # "" for prompts recorded without a model
@@ -279,7 +286,6 @@ class ModelTotals(Model):
     thumbnail_bytes = IntegerField()
 
     class Meta:
-        database = proxy
         table_name = "model_totals"
 
     @property
@@ -298,14 +304,13 @@ class ModelTotals(Model):
         return list(cls.select().where(cls.prompts > 0).order_by(cls.prompts.desc(), cls.model_key))
 
 
-class ThumbnailDigest(Model):
+class ThumbnailDigest(GalleryModel):
     """The SHA-256 of each prompt's thumbnail, written with it (see THUMBNAIL_DIGESTS)."""
 
     id = BigIntegerField(primary_key=True)  # the prompt's id
     digest = TextField()
 
     class Meta:
-        database = proxy
         table_name = "thumbnail_digests"
 
     @classmethod
@@ -340,7 +345,7 @@ def check_limit(limit, maximum=MAX_LIMIT):
     return value
 
 
-class ImportedFile(Model):
+class ImportedFile(GalleryModel):
     """A file the importer read, by content hash; its raw metadata kept for re-reading."""
 
     IMPORTED = "imported"
@@ -356,7 +361,6 @@ class ImportedFile(Model):
     imported_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        database = proxy
         table_name = "imported_files"
 
     @classmethod
@@ -368,7 +372,7 @@ class ImportedFile(Model):
         return {row.sha256 for row in query}
 
 
-class ApiToken(Model):
+class ApiToken(GalleryModel):
     """An API token, kept as its SHA-256 only (tokens.py makes, checks and revokes them)."""
 
     SCOPES = ("read", "record", "admin")
@@ -383,7 +387,6 @@ class ApiToken(Model):
     scopes = TextField(default=" ".join(DEFAULT_SCOPES))
 
     class Meta:
-        database = proxy
         table_name = "api_tokens"
 
     def allows(self, scope):
@@ -392,7 +395,7 @@ class ApiToken(Model):
         return scope in granted or "admin" in granted
 
 
-class SignInFailure(Model):
+class SignInFailure(GalleryModel):
     """A failed admin sign-in from an address (throttle.py counts them)."""
 
     id = AutoField()
@@ -400,11 +403,10 @@ class SignInFailure(Model):
     failed_at = UTCDateTimeField()
 
     class Meta:
-        database = proxy
         table_name = "sign_in_failures"
 
 
-class AuthState(Model):
+class AuthState(GalleryModel):
     """One row: the generation an admin session must carry to count. Signing out and a
     new admin password move it on, so every session cookie issued before stops working,
     copies included (a signed cookie alone cannot be taken back)."""
@@ -413,7 +415,6 @@ class AuthState(Model):
     session_generation = BigIntegerField()
 
     class Meta:
-        database = proxy
         table_name = "auth_state"
 
 
@@ -428,14 +429,13 @@ class PromptIndex(FTS5Model):
         table_name = "prompts_fts"
 
 
-class PromptDocument(Model):
+class PromptDocument(GalleryModel):
     """PostgreSQL's stored search document of each prompt (see migrations)."""
 
     id = BigIntegerField(primary_key=True)
     document = Field()  # tsvector
 
     class Meta:
-        database = proxy
         table_name = "prompt_search"
 
 
@@ -450,7 +450,6 @@ class DeletedPrompt(PromptColumns):
     batch = TextField(null=True)
 
     class Meta:
-        database = proxy
         table_name = "deleted_prompts"
 
 
